@@ -1,0 +1,7 @@
+"""keras-dg: DoppelGANger as Keras 3 layers and a `keras.Model`."""
+
+from keras_dg.version import __version__
+from keras_dg.specs import Normalization
+from keras_dg.specs import Output
+from keras_dg.specs import OutputType
+from keras_dg.dataset import TimeSeriesDataset

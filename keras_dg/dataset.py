@@ -1,0 +1,266 @@
+"""`TimeSeriesDataset`: features, attributes and generation flags with specs."""
+
+import numpy as np
+
+from keras_dg.specs import output_slices
+from keras_dg.specs import outputs_from_config
+from keras_dg.specs import total_dim
+
+# Values are compared against their declared range with this much slack, so
+# float32 round-off (e.g. 1.0000001) is not reported as out of range.
+_RANGE_TOLERANCE = 1e-5
+
+
+def _as_float_array(value, name, rank):
+    try:
+        array = np.asarray(value, dtype="float32")
+    except (TypeError, ValueError) as e:
+        raise ValueError(
+            f"`{name}` must be a numeric array of rank {rank}. Could not "
+            f"convert it: {e}"
+        ) from None
+    if array.ndim != rank:
+        raise ValueError(
+            f"`{name}` must have rank {rank}. Received an array of shape "
+            f"{array.shape}."
+        )
+    return array
+
+
+def _first_bad_index(mask):
+    """The first index (as a tuple) where `mask` is True."""
+    return tuple(int(i) for i in np.argwhere(mask)[0])
+
+
+def _check_finite(array, name):
+    bad = ~np.isfinite(array)
+    if bad.any():
+        index = _first_bad_index(bad)
+        raise ValueError(
+            f"`{name}` contains {int(bad.sum())} NaN or infinite values; the "
+            f"first is at index {index} (value {array[index]}). Fill or drop "
+            "missing values before training."
+        )
+
+
+def _check_block(block, output, name, column_start, active=None):
+    """Checks one output's columns: one-hot rows or values in range."""
+    where = f"`{name}` columns {column_start}:{column_start + output.dim}"
+    if active is None:
+        active = np.ones(block.shape[:-1], dtype=bool)
+    if output.is_discrete:
+        is_binary = np.isclose(block, 0.0) | np.isclose(block, 1.0)
+        row_ok = is_binary.all(axis=-1) & np.isclose(block.sum(axis=-1), 1.0)
+        bad = active & ~row_ok
+        if bad.any():
+            index = _first_bad_index(bad)
+            raise ValueError(
+                f"{where} ({output!r}) must be one-hot, but the row at index "
+                f"{index} is {block[index].tolist()}."
+            )
+    else:
+        low, high = output.value_range
+        outside = (block < low - _RANGE_TOLERANCE) | (
+            block > high + _RANGE_TOLERANCE
+        )
+        bad = active[..., None] & outside
+        if bad.any():
+            index = _first_bad_index(bad)
+            raise ValueError(
+                f"{where} ({output!r}) must lie in [{low}, {high}], but index "
+                f"{index} holds {block[index]}."
+            )
+
+
+class TimeSeriesDataset:
+    """Time series with metadata in the DoppelGANger encoding.
+
+    Holds `features` [N, T, F], `attributes` [N, A], `gen_flag` [N, T] and the
+    `Output` specs that describe their columns, and checks that they agree:
+    shapes, widths, finite values, one-hot discrete blocks, continuous values
+    inside their normalization's range, generation flags of the form
+    1...1 0...0 (length >= 1), and zero padding after each series' end.
+
+    Args:
+        features: float array [N, T, F]. Discrete parts one-hot, continuous
+            parts scaled to [0, 1] or [-1, 1], zero after each series' end.
+        attributes: float array [N, A]. Same encoding, one row per series.
+        gen_flag: array [N, T]. 1 while the series is active, then 0.
+        feature_outputs: list of `Output` (or their dicts) covering F.
+        attribute_outputs: list of `Output` (or their dicts) covering A.
+        extras: dict of extra named arrays kept alongside (for example the
+            original format's `data_feature_min`/`data_feature_max`).
+            Defaults to `None`.
+        validate: bool. Whether to run the checks. Defaults to `True`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from keras_dg import Output
+    >>> ds = TimeSeriesDataset(
+    ...     features=np.zeros((2, 4, 1)), attributes=[[1, 0], [0, 1]],
+    ...     gen_flag=[[1, 1, 0, 0], [1, 1, 1, 1]],
+    ...     feature_outputs=[Output("CONTINUOUS", 1, "ZERO_ONE")],
+    ...     attribute_outputs=[Output("DISCRETE", 2)])
+    >>> ds.lengths.tolist()
+    [2, 4]
+    """
+
+    def __init__(
+        self,
+        features,
+        attributes,
+        gen_flag,
+        feature_outputs,
+        attribute_outputs,
+        extras=None,
+        validate=True,
+    ):
+        self.feature_outputs = outputs_from_config(
+            feature_outputs, "feature_outputs"
+        )
+        self.attribute_outputs = outputs_from_config(
+            attribute_outputs, "attribute_outputs"
+        )
+        self.features = _as_float_array(features, "features", 3)
+        self.attributes = _as_float_array(attributes, "attributes", 2)
+        self.gen_flag = _as_float_array(gen_flag, "gen_flag", 2)
+        self.extras = dict(extras or {})
+        if validate:
+            self.validate()
+
+    # --- Properties ---------------------------------------------------------
+
+    def __len__(self):
+        return self.features.shape[0]
+
+    @property
+    def max_sequence_len(self):
+        return self.features.shape[1]
+
+    @property
+    def lengths(self):
+        return self.gen_flag.sum(axis=1).round().astype("int64")
+
+    def __getitem__(self, index):
+        """A new dataset with the selected series (index, slice or mask)."""
+        if isinstance(index, (int, np.integer)):
+            index = [index]
+        return TimeSeriesDataset(
+            self.features[index],
+            self.attributes[index],
+            self.gen_flag[index],
+            self.feature_outputs,
+            self.attribute_outputs,
+            extras=self.extras,
+            validate=False,
+        )
+
+    def as_dict(self):
+        """The arrays as the dict that `DoppelGANger.fit` consumes."""
+        return {
+            "features": self.features,
+            "attributes": self.attributes,
+            "gen_flag": self.gen_flag,
+        }
+
+    def __repr__(self):
+        return (
+            f"TimeSeriesDataset(n={len(self)}, "
+            f"max_sequence_len={self.max_sequence_len}, "
+            f"feature_dim={self.features.shape[-1]}, "
+            f"attribute_dim={self.attributes.shape[-1]})"
+        )
+
+    # --- Validation ---------------------------------------------------------
+
+    def validate(self):
+        """Raises `ValueError` naming the first problem found."""
+        n, t, f = self.features.shape
+        if n == 0 or t == 0:
+            raise ValueError(
+                "`features` is empty: expected at least one series and one "
+                f"time step. Received shape {self.features.shape}."
+            )
+        if not self.feature_outputs:
+            raise ValueError("`feature_outputs` must not be empty.")
+        if self.attributes.shape[0] != n:
+            raise ValueError(
+                f"`attributes` has {self.attributes.shape[0]} rows but "
+                f"`features` has {n} series; they must match."
+            )
+        if self.gen_flag.shape != (n, t):
+            raise ValueError(
+                f"`gen_flag` must have shape (N, T) = {(n, t)} to match "
+                f"`features`. Received shape {self.gen_flag.shape}."
+            )
+        if total_dim(self.feature_outputs) != f:
+            raise ValueError(
+                f"`features` has {f} columns but `feature_outputs` "
+                f"{self.feature_outputs} add up to "
+                f"{total_dim(self.feature_outputs)}."
+            )
+        if total_dim(self.attribute_outputs) != self.attributes.shape[1]:
+            raise ValueError(
+                f"`attributes` has {self.attributes.shape[1]} columns but "
+                f"`attribute_outputs` {self.attribute_outputs} add up to "
+                f"{total_dim(self.attribute_outputs)}."
+            )
+        for name, spec in (
+            ("feature_outputs", self.feature_outputs),
+            ("attribute_outputs", self.attribute_outputs),
+        ):
+            for i, output in enumerate(spec):
+                if output.is_gen_flag:
+                    raise ValueError(
+                        f"`{name}[{i}]` has is_gen_flag=True; the generation "
+                        "flag output is internal. Pass is_gen_flag=False."
+                    )
+        _check_finite(self.features, "features")
+        _check_finite(self.attributes, "attributes")
+        _check_finite(self.gen_flag, "gen_flag")
+        self._validate_gen_flag()
+        active = self.gen_flag > 0.5
+        for output, start, end in output_slices(self.feature_outputs):
+            _check_block(
+                self.features[..., start:end], output, "features", start, active
+            )
+        for output, start, end in output_slices(self.attribute_outputs):
+            _check_block(
+                self.attributes[:, start:end], output, "attributes", start
+            )
+        padding = ~active[..., None] & (self.features != 0)
+        if padding.any():
+            index = _first_bad_index(padding)
+            raise ValueError(
+                f"`features` must be zero after each series' end, but index "
+                f"{index} (after the end given by `gen_flag`) holds "
+                f"{self.features[index]}."
+            )
+
+    def _validate_gen_flag(self):
+        flag = self.gen_flag
+        not_binary = ~(np.isclose(flag, 0.0) | np.isclose(flag, 1.0))
+        if not_binary.any():
+            index = _first_bad_index(not_binary)
+            raise ValueError(
+                f"`gen_flag` must hold only 0 and 1; index {index} holds "
+                f"{flag[index]}."
+            )
+        binary = flag > 0.5
+        # 1...1 0...0: once a step is 0, no later step may be 1.
+        rises = binary[:, 1:] & ~binary[:, :-1]
+        if rises.any():
+            row = int(np.argwhere(rises)[0][0])
+            raise ValueError(
+                "`gen_flag` must be 1...1 0...0 (active, then ended), but "
+                f"series {row} restarts after it ended: "
+                f"{binary[row].astype(int).tolist()}."
+            )
+        empty = ~binary[:, 0]
+        if empty.any():
+            row = int(np.argwhere(empty)[0][0])
+            raise ValueError(
+                f"Series {row} has length 0 (`gen_flag` starts with 0); every "
+                "series needs at least one active step."
+            )

@@ -5,3 +5,6 @@ from keras_dg.specs import Normalization
 from keras_dg.specs import Output
 from keras_dg.specs import OutputType
 from keras_dg.dataset import TimeSeriesDataset
+from keras_dg.models.doppelganger import DoppelGANger
+from keras_dg import layers
+from keras_dg import models

@@ -72,6 +72,25 @@ def _check_block(block, output, name, column_start, active=None):
             )
 
 
+def check_attributes(attributes, attribute_outputs, name="attributes"):
+    """Checks an encoded attribute array [N, A] against its specs.
+
+    Raises `ValueError` for a wrong shape, NaN/inf, a discrete block that is
+    not one-hot, or a continuous value outside its range.
+    """
+    attributes = _as_float_array(attributes, name, 2)
+    if attributes.shape[1] != total_dim(attribute_outputs):
+        raise ValueError(
+            f"`{name}` has {attributes.shape[1]} columns but the attribute "
+            f"outputs {attribute_outputs} add up to "
+            f"{total_dim(attribute_outputs)}."
+        )
+    _check_finite(attributes, name)
+    for output, start, end in output_slices(attribute_outputs):
+        _check_block(attributes[:, start:end], output, name, start)
+    return attributes
+
+
 class TimeSeriesDataset:
     """Time series with metadata in the DoppelGANger encoding.
 
@@ -225,10 +244,7 @@ class TimeSeriesDataset:
             _check_block(
                 self.features[..., start:end], output, "features", start, active
             )
-        for output, start, end in output_slices(self.attribute_outputs):
-            _check_block(
-                self.attributes[:, start:end], output, "attributes", start
-            )
+        check_attributes(self.attributes, self.attribute_outputs)
         padding = ~active[..., None] & (self.features != 0)
         if padding.any():
             index = _first_bad_index(padding)

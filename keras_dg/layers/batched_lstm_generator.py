@@ -1,0 +1,328 @@
+import keras
+from keras import ops
+
+from keras_dg.layers.output_heads import apply_output_activations
+from keras_dg.preprocessing.gen_flag import check_sample_len
+from keras_dg.preprocessing.gen_flag import gen_flag_output
+from keras_dg.specs import outputs_from_config
+from keras_dg.specs import outputs_to_config
+from keras_dg.specs import total_dim
+from keras_dg.validation import check_bool
+from keras_dg.validation import check_non_negative_float
+from keras_dg.validation import check_one_of
+from keras_dg.validation import check_positive_int
+
+INITIAL_STATES = ("random", "zero", "variable")
+
+# With `feed_back` off and at most this many LSTM steps, the recurrence is
+# unrolled into straight-line ops (faster for short rollouts on CPU).
+_AUTO_UNROLL_MAX_STEPS = 16
+
+
+@keras.saving.register_keras_serializable(package="keras_dg")
+class BatchedLSTMGenerator(keras.layers.Layer):
+    """The feature (time series) generator of DoppelGANger.
+
+    An LSTM runs `L = max_sequence_len / sample_len` steps; each step emits
+    `sample_len` time steps of every feature through per-output heads
+    (softmax / sigmoid / tanh, one `Dense` whose columns are split by
+    output). A 2-way softmax generation flag is appended after the features:
+    the first step whose flag argmax is "stop" is the series' last active
+    step. Every step's input is `[condition, noise_i]` (and, with
+    `feed_back`, the previous step's outputs). Blocks (LSTM steps) after the
+    end are zeroed; steps after the end inside the last block are kept, as in
+    the original.
+
+    With `feed_back` off every step's input is known up front, so the
+    recurrence runs as one sequence op (`keras.layers.LSTM`); with it on, the
+    steps are rolled out one by one.
+
+    Args:
+        outputs: list of `Output` (or their config dicts): the user's feature
+            outputs, without the generation flag (which the layer appends).
+        max_sequence_len: int. T, the number of time steps.
+        sample_len: int. S, the time steps emitted per LSTM step; must divide
+            `max_sequence_len`.
+        num_layers: int. Stacked LSTM layers. Defaults to 1.
+        num_units: int. LSTM units. Defaults to 100.
+        noise: bool. Feed fresh noise to every LSTM step. Defaults to `True`.
+        noise_dim: int. Width of the per-step noise. Defaults to 5.
+        feed_back: bool. Feed the previous step's outputs back as input.
+            Defaults to `False`. At least one of `noise` and `feed_back` must
+            be on.
+        initial_state: str. `"random"` (N(0, 1) per sample, fresh on every
+            call), `"zero"`, or `"variable"` (learned, initialized
+            N(0, `initial_stddev`)). Defaults to `"random"`.
+        initial_stddev: float. Defaults to 0.02.
+        unroll: bool or None. Unroll the recurrence (no-feed-back path).
+            `None` unrolls when there are at most 16 LSTM steps.
+        seed: int or None. Seed of the layer's own noise. Defaults to `None`.
+        **kwargs: standard layer arguments.
+
+    Call arguments:
+        condition: [B, C] tensor, the (hard) attributes to condition on.
+        noise: optional [B, L, noise_dim] tensor; drawn by the layer when
+            omitted and `noise` is on.
+        initial_state: optional [B, num_layers, 2, num_units] tensor (h, c)
+            for `initial_state="random"`; drawn when omitted.
+        training: bool.
+
+    Returns:
+        `(features, gen_flag, lengths)`: features [B, T, F + 2] including the
+        two generation-flag columns, gen_flag [B, T] (1 while active),
+        lengths [B] (int32, in 1..T).
+
+    Example:
+
+    >>> import numpy as np
+    >>> from keras_dg import Output
+    >>> layer = BatchedLSTMGenerator(
+    ...     [Output("CONTINUOUS", 1, "ZERO_ONE")], max_sequence_len=8,
+    ...     sample_len=2, num_units=8, seed=0)
+    >>> features, flag, lengths = layer(np.ones((3, 2), "float32"))
+    >>> tuple(features.shape), tuple(flag.shape), tuple(lengths.shape)
+    ((3, 8, 3), (3, 8), (3,))
+
+    Reference:
+        Lin et al., "Using GANs for Sharing Networked Time Series Data",
+        IMC 2020, §4.1 (batched generation) and the original's
+        `DoppelGANgerGenerator`.
+    """
+
+    def __init__(
+        self,
+        outputs,
+        max_sequence_len,
+        sample_len,
+        num_layers=1,
+        num_units=100,
+        noise=True,
+        noise_dim=5,
+        feed_back=False,
+        initial_state="random",
+        initial_stddev=0.02,
+        unroll=None,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.outputs = outputs_from_config(outputs, "outputs")
+        if not self.outputs:
+            raise ValueError("`outputs` must hold at least one `Output`.")
+        for i, output in enumerate(self.outputs):
+            if output.is_gen_flag:
+                raise ValueError(
+                    f"`outputs[{i}]` is a generation flag; pass only the "
+                    "feature outputs, the layer appends the flag itself."
+                )
+        check_sample_len(max_sequence_len, sample_len)
+        check_positive_int(num_layers, "num_layers")
+        check_positive_int(num_units, "num_units")
+        check_positive_int(noise_dim, "noise_dim")
+        check_bool(noise, "noise")
+        check_bool(feed_back, "feed_back")
+        if not noise and not feed_back:
+            raise ValueError(
+                "At least one of `noise` and `feed_back` must be True; "
+                "received noise=False and feed_back=False."
+            )
+        check_one_of(initial_state, INITIAL_STATES, "initial_state")
+        check_non_negative_float(initial_stddev, "initial_stddev")
+        if unroll is not None:
+            check_bool(unroll, "unroll")
+        self.max_sequence_len = max_sequence_len
+        self.sample_len = sample_len
+        self.num_layers = num_layers
+        self.num_units = num_units
+        self.noise = noise
+        self.noise_dim = noise_dim
+        self.feed_back = feed_back
+        self.initial_state = initial_state
+        self.initial_stddev = initial_stddev
+        self.unroll = unroll
+        self.seed = seed
+
+        self.num_steps = max_sequence_len // sample_len
+        self.step_outputs = self.outputs + [gen_flag_output()]
+        self.step_dim = total_dim(self.step_outputs)
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+        # === Layers ===
+        if feed_back:
+            self.cells = [
+                keras.layers.LSTMCell(num_units, name=f"lstm_cell_{i}")
+                for i in range(num_layers)
+            ]
+        else:
+            do_unroll = (
+                self.num_steps <= _AUTO_UNROLL_MAX_STEPS
+                if unroll is None
+                else unroll
+            )
+            self.lstm_layers = [
+                keras.layers.LSTM(
+                    num_units,
+                    return_sequences=True,
+                    unroll=do_unroll,
+                    name=f"lstm_{i}",
+                )
+                for i in range(num_layers)
+            ]
+        self.heads = keras.layers.Dense(
+            sample_len * self.step_dim, name="heads"
+        )
+
+    def build(self, condition_shape, noise_shape=None, initial_state_shape=None):
+        input_dim = int(condition_shape[-1])
+        if self.noise:
+            input_dim += self.noise_dim
+        if self.feed_back:
+            input_dim += self.sample_len * self.step_dim
+            shape = (None, input_dim)
+            for cell in self.cells:
+                cell.build(shape)
+                shape = (None, self.num_units)
+        else:
+            shape = (None, self.num_steps, input_dim)
+            for lstm in self.lstm_layers:
+                lstm.build(shape)
+                shape = (None, self.num_steps, self.num_units)
+        self.heads.build((None, self.num_units))
+        if self.initial_state == "variable":
+            initializer = keras.initializers.RandomNormal(
+                stddev=self.initial_stddev
+            )
+            self.initial_h = [
+                self.add_weight(
+                    shape=(1, self.num_units),
+                    initializer=initializer,
+                    name=f"initial_h_{i}",
+                )
+                for i in range(self.num_layers)
+            ]
+            self.initial_c = [
+                self.add_weight(
+                    shape=(1, self.num_units),
+                    initializer=initializer,
+                    name=f"initial_c_{i}",
+                )
+                for i in range(self.num_layers)
+            ]
+
+    def _initial_states(self, batch_size, initial_state, dtype):
+        """[(h, c)] per layer, each [B, units]."""
+        if self.initial_state == "zero":
+            zeros = ops.zeros((batch_size, self.num_units), dtype)
+            return [(zeros, zeros)] * self.num_layers
+        if self.initial_state == "variable":
+            ones = ops.ones((batch_size, 1), dtype)
+            return [
+                (ones * h, ones * c)
+                for h, c in zip(self.initial_h, self.initial_c)
+            ]
+        if initial_state is None:
+            initial_state = keras.random.normal(
+                (batch_size, self.num_layers, 2, self.num_units),
+                dtype=dtype,
+                seed=self.seed_generator,
+            )
+        return [
+            (initial_state[:, i, 0], initial_state[:, i, 1])
+            for i in range(self.num_layers)
+        ]
+
+    def call(self, condition, noise=None, initial_state=None, training=None):
+        batch_size = ops.shape(condition)[0]
+        dtype = condition.dtype
+        if self.noise and noise is None:
+            noise = keras.random.normal(
+                (batch_size, self.num_steps, self.noise_dim),
+                dtype=dtype,
+                seed=self.seed_generator,
+            )
+        states = self._initial_states(batch_size, initial_state, dtype)
+        if self.feed_back:
+            features = self._rollout_with_feed_back(condition, noise, states)
+        else:
+            x = ops.repeat(condition[:, None, :], self.num_steps, axis=1)
+            if self.noise:
+                x = ops.concatenate([x, ops.cast(noise, dtype)], axis=-1)
+            for lstm, (h, c) in zip(self.lstm_layers, states):
+                x = lstm(x, initial_state=[h, c], training=training)
+            logits = ops.reshape(
+                self.heads(x),
+                (batch_size, self.max_sequence_len, self.step_dim),
+            )
+            features = apply_output_activations(logits, self.step_outputs)
+        return self._end_series(features)
+
+    def _rollout_with_feed_back(self, condition, noise, states):
+        batch_size = ops.shape(condition)[0]
+        previous = ops.zeros(
+            (batch_size, self.sample_len * self.step_dim), condition.dtype
+        )
+        states = [list(s) for s in states]
+        steps = []
+        for i in range(self.num_steps):
+            pieces = [condition]
+            if self.noise:
+                pieces.append(ops.cast(noise[:, i], condition.dtype))
+            x = ops.concatenate(pieces + [previous], axis=-1)
+            for layer, cell in enumerate(self.cells):
+                x, states[layer] = cell(x, states[layer])
+            step = ops.reshape(
+                self.heads(x), (batch_size, self.sample_len, self.step_dim)
+            )
+            step = apply_output_activations(step, self.step_outputs)
+            previous = ops.reshape(step, (batch_size, -1))
+            steps.append(step)
+        return ops.reshape(
+            ops.stack(steps, axis=1),
+            (batch_size, self.max_sequence_len, self.step_dim),
+        )
+
+    def _end_series(self, features):
+        """Generation flags, lengths, and block masking (ALGORITHM §3.6)."""
+        batch_size = ops.shape(features)[0]
+        flag_probs = features[..., -2:]
+        keep_going = ops.cast(flag_probs[..., 0] >= flag_probs[..., 1], "int32")
+        # flag[t] = 1 while every earlier step said "continue".
+        survived = ops.cumprod(keep_going, axis=1)
+        flag = ops.concatenate(
+            [ops.ones_like(survived[:, :1]), survived[:, :-1]], axis=1
+        )
+        lengths = ops.sum(flag, axis=1)
+        flag = ops.cast(flag, features.dtype)
+        block_active = ops.max(
+            ops.reshape(flag, (batch_size, self.num_steps, self.sample_len)),
+            axis=-1,
+        )
+        mask = ops.repeat(block_active, self.sample_len, axis=1)
+        return features * mask[..., None], flag, lengths
+
+    def compute_output_shape(
+        self, condition_shape, noise_shape=None, initial_state_shape=None
+    ):
+        batch = condition_shape[0]
+        t = self.max_sequence_len
+        return (batch, t, self.step_dim), (batch, t), (batch,)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "outputs": outputs_to_config(self.outputs),
+                "max_sequence_len": self.max_sequence_len,
+                "sample_len": self.sample_len,
+                "num_layers": self.num_layers,
+                "num_units": self.num_units,
+                "noise": self.noise,
+                "noise_dim": self.noise_dim,
+                "feed_back": self.feed_back,
+                "initial_state": self.initial_state,
+                "initial_stddev": self.initial_stddev,
+                "unroll": self.unroll,
+                "seed": self.seed,
+            }
+        )
+        return config

@@ -1,0 +1,3 @@
+"""DoppelGANger models."""
+
+from keras_dg.models.doppelganger import DoppelGANger

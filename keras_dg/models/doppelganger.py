@@ -1,0 +1,834 @@
+import keras
+import numpy as np
+from keras import ops
+
+from keras_dg.dataset import TimeSeriesDataset
+from keras_dg.dataset import check_attributes
+from keras_dg.layers.attribute_generator import AttributeGenerator
+from keras_dg.layers.batched_lstm_generator import INITIAL_STATES
+from keras_dg.layers.batched_lstm_generator import BatchedLSTMGenerator
+from keras_dg.layers.output_heads import harden
+from keras_dg.layers.packed_critic import PackedCritic
+from keras_dg.preprocessing.gen_flag import add_gen_flag
+from keras_dg.preprocessing.gen_flag import check_sample_len
+from keras_dg.preprocessing.gen_flag import gen_flag_output
+from keras_dg.preprocessing.per_sample_normalization import addi_outputs
+from keras_dg.preprocessing.per_sample_normalization import (
+    normalize_per_sample,
+)
+from keras_dg.preprocessing.per_sample_normalization import (
+    renormalize_per_sample,
+)
+from keras_dg.specs import output_slices
+from keras_dg.specs import outputs_from_config
+from keras_dg.specs import outputs_to_config
+from keras_dg.specs import total_dim
+from keras_dg.validation import check_bool
+from keras_dg.validation import check_non_negative_float
+from keras_dg.validation import check_one_of
+from keras_dg.validation import check_positive_float
+from keras_dg.validation import check_positive_int
+
+# Variable paths routed to each critic's optimizer; everything else is the
+# generator's (both attribute MLPs, the LSTM, its heads, BN and state).
+_CRITIC_PATTERN = "(.*/)?critic/.*"
+_ATTRIBUTE_CRITIC_PATTERN = "(.*/)?attribute_critic/.*"
+_BATCH_KEYS = ("features", "attributes", "gen_flag")
+_DEFAULT_BATCH_SIZE = 100
+
+
+@keras.saving.register_keras_serializable(package="keras_dg")
+class DoppelGANger(keras.Model):
+    """DoppelGANger: a GAN for time series with metadata.
+
+    An MLP (`AttributeGenerator`) generates each series' attributes; with
+    `self_norm` a second MLP generates each series' per-feature midpoint and
+    half-range conditioned on them; a batched LSTM (`BatchedLSTMGenerator`)
+    generates the series `sample_len` steps per cell, conditioned on both,
+    until its generation flag ends the series. A WGAN-GP critic
+    (`PackedCritic`, with PacGAN packing) scores features and attributes
+    together; with `aux_disc` an auxiliary critic scores the attributes
+    alone. Train with `fit`, sample with `generate`.
+
+    The hyperparameters keep the original code's names and defaults
+    (ALGORITHM §5): batch size 100 (`fit`'s default here), one critic and one
+    generator round per batch, GP weight 10, Adam(1e-3, beta_1=0.5,
+    epsilon=1e-8) for all three networks.
+
+    Data go in encoded as in the original format (continuous columns scaled
+    to [0, 1] or [-1, 1], discrete columns one-hot, zeros after each series'
+    end, a 0/1 `gen_flag`); the model adds the generation-flag columns and the
+    per-sample normalization itself, on every batch.
+
+    Args:
+        feature_outputs: list of `Output` (or dicts). The feature columns.
+        attribute_outputs: list of `Output` (or dicts). The attribute columns.
+        max_sequence_len: int. T, the (padded) series length.
+        sample_len: int. S, time steps emitted per LSTM step; divides T.
+        aux_disc: bool. Use the auxiliary attribute critic. Defaults to True.
+        self_norm: bool. Auto-normalize each series and generate its
+            min/max as extra attributes. Defaults to True.
+        num_packing: int. PacGAN degree. Defaults to 1.
+        noise: bool. Per-LSTM-step noise. Defaults to True.
+        feed_back: bool. Feed previous outputs back. Defaults to False.
+        initial_state: str. LSTM initial state: "random", "zero" or
+            "variable". Defaults to "random".
+        initial_stddev: float. Std of the learned initial state. 0.02.
+        d_rounds: int. Critic rounds per batch. Defaults to 1.
+        g_rounds: int. Generator rounds per batch. Defaults to 1.
+        d_gp_coe: float. Critic gradient-penalty weight. Defaults to 10.
+        attr_d_gp_coe: float. Auxiliary critic GP weight. Defaults to 10.
+        g_attr_d_coe: float. Weight of the auxiliary critic in the generator
+            loss. Defaults to 1.
+        g_lr, d_lr, attr_d_lr: float. Adam learning rates. Default 1e-3.
+        beta1: float. Adam beta_1 of the three optimizers. Defaults to 0.5.
+        gen_feature_num_layers: int. LSTM layers. Defaults to 1.
+        gen_feature_num_units: int. LSTM units. Defaults to 100.
+        gen_attribute_num_layers: int. Attribute MLP layers. Defaults to 3.
+        gen_attribute_num_units: int. Attribute MLP units. Defaults to 100.
+        disc_num_layers, disc_num_units: int. Critic size. 5 and 200.
+        attr_disc_num_layers, attr_disc_num_units: int. Auxiliary critic
+            size. 5 and 200.
+        attribute_latent_dim: int. Attribute noise width. Defaults to 5.
+        feature_latent_dim: int. Per-step feature noise width. Defaults to 5.
+        seed: int or None. Seed of the training noise. Defaults to None.
+        **kwargs: standard `keras.Model` arguments (`name`, ...).
+
+    Example:
+
+    >>> import numpy as np, keras_dg
+    >>> from keras_dg import Output
+    >>> model = keras_dg.DoppelGANger(
+    ...     [Output("CONTINUOUS", 1, "ZERO_ONE")], [Output("DISCRETE", 2)],
+    ...     max_sequence_len=4, sample_len=2, gen_feature_num_units=8,
+    ...     gen_attribute_num_units=8, disc_num_units=8,
+    ...     attr_disc_num_units=8, seed=0)
+    >>> model.compile()
+    >>> data = {"features": np.random.rand(16, 4, 1),
+    ...         "attributes": np.eye(2)[np.arange(16) % 2],
+    ...         "gen_flag": np.ones((16, 4))}
+    >>> _ = model.fit(data, batch_size=8, epochs=1, verbose=0)
+    >>> model.generate(3, seed=0).features.shape
+    (3, 4, 1)
+
+    Reference:
+        Lin, Jain, Wang, Fanti, Sekar. "Using GANs for Sharing Networked
+        Time Series Data: Challenges, Initial Promise, and Open Questions".
+        IMC 2020. https://arxiv.org/abs/1909.13403
+    """
+
+    def __init__(
+        self,
+        feature_outputs,
+        attribute_outputs,
+        max_sequence_len,
+        sample_len,
+        aux_disc=True,
+        self_norm=True,
+        num_packing=1,
+        noise=True,
+        feed_back=False,
+        initial_state="random",
+        initial_stddev=0.02,
+        d_rounds=1,
+        g_rounds=1,
+        d_gp_coe=10.0,
+        attr_d_gp_coe=10.0,
+        g_attr_d_coe=1.0,
+        g_lr=1e-3,
+        d_lr=1e-3,
+        attr_d_lr=1e-3,
+        beta1=0.5,
+        gen_feature_num_layers=1,
+        gen_feature_num_units=100,
+        gen_attribute_num_layers=3,
+        gen_attribute_num_units=100,
+        disc_num_layers=5,
+        disc_num_units=200,
+        attr_disc_num_layers=5,
+        attr_disc_num_units=200,
+        attribute_latent_dim=5,
+        feature_latent_dim=5,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.feature_outputs = outputs_from_config(
+            feature_outputs, "feature_outputs"
+        )
+        self.attribute_outputs = outputs_from_config(
+            attribute_outputs, "attribute_outputs"
+        )
+        if not self.feature_outputs:
+            raise ValueError("`feature_outputs` must not be empty.")
+        if not self.attribute_outputs:
+            raise ValueError(
+                "`attribute_outputs` must not be empty: DoppelGANger "
+                "generates each series' attributes first."
+            )
+        for name, outputs in (
+            ("feature_outputs", self.feature_outputs),
+            ("attribute_outputs", self.attribute_outputs),
+        ):
+            for i, output in enumerate(outputs):
+                if output.is_gen_flag:
+                    raise ValueError(
+                        f"`{name}[{i}]` has is_gen_flag=True; the model adds "
+                        "the generation flag itself. Pass is_gen_flag=False."
+                    )
+        check_sample_len(max_sequence_len, sample_len)
+        for name in ("aux_disc", "self_norm", "noise", "feed_back"):
+            check_bool(locals()[name], name)
+        for name in (
+            "num_packing", "d_rounds", "g_rounds", "gen_feature_num_layers",
+            "gen_feature_num_units", "gen_attribute_num_layers",
+            "gen_attribute_num_units", "disc_num_layers", "disc_num_units",
+            "attr_disc_num_layers", "attr_disc_num_units",
+            "attribute_latent_dim", "feature_latent_dim",
+        ):
+            check_positive_int(locals()[name], name)
+        for name in ("d_gp_coe", "attr_d_gp_coe", "g_attr_d_coe"):
+            check_non_negative_float(locals()[name], name)
+        for name in ("g_lr", "d_lr", "attr_d_lr"):
+            check_positive_float(locals()[name], name)
+        if not 0 <= beta1 < 1:
+            raise ValueError(f"`beta1` must be in [0, 1). Received: {beta1}")
+        check_one_of(initial_state, INITIAL_STATES, "initial_state")
+
+        self.max_sequence_len = max_sequence_len
+        self.sample_len = sample_len
+        self.aux_disc = aux_disc
+        self.self_norm = self_norm
+        self.num_packing = num_packing
+        self.noise = noise
+        self.feed_back = feed_back
+        self.initial_state = initial_state
+        self.initial_stddev = initial_stddev
+        self.d_rounds = d_rounds
+        self.g_rounds = g_rounds
+        self.d_gp_coe = float(d_gp_coe)
+        self.attr_d_gp_coe = float(attr_d_gp_coe)
+        self.g_attr_d_coe = float(g_attr_d_coe)
+        self.g_lr = float(g_lr)
+        self.d_lr = float(d_lr)
+        self.attr_d_lr = float(attr_d_lr)
+        self.beta1 = float(beta1)
+        self.gen_feature_num_layers = gen_feature_num_layers
+        self.gen_feature_num_units = gen_feature_num_units
+        self.gen_attribute_num_layers = gen_attribute_num_layers
+        self.gen_attribute_num_units = gen_attribute_num_units
+        self.disc_num_layers = disc_num_layers
+        self.disc_num_units = disc_num_units
+        self.attr_disc_num_layers = attr_disc_num_layers
+        self.attr_disc_num_units = attr_disc_num_units
+        self.attribute_latent_dim = attribute_latent_dim
+        self.feature_latent_dim = feature_latent_dim
+        self.seed = seed
+
+        self.num_steps = max_sequence_len // sample_len
+        self.addi_outputs = (
+            addi_outputs(self.feature_outputs) if self_norm else []
+        )
+        self.real_attribute_dim = total_dim(self.attribute_outputs)
+        self.addi_attribute_dim = total_dim(self.addi_outputs)
+        self.attribute_dim = self.real_attribute_dim + self.addi_attribute_dim
+        self.feature_dim = total_dim(self.feature_outputs)
+        self.internal_feature_dim = self.feature_dim + 2
+
+        # === Layers ===
+        self.attribute_generator = AttributeGenerator(
+            self.attribute_outputs,
+            num_layers=gen_attribute_num_layers,
+            num_units=gen_attribute_num_units,
+            name="attribute_generator",
+        )
+        self.addi_generator = None
+        if self.addi_outputs:
+            self.addi_generator = AttributeGenerator(
+                self.addi_outputs,
+                num_layers=gen_attribute_num_layers,
+                num_units=gen_attribute_num_units,
+                name="addi_attribute_generator",
+            )
+        self.feature_generator = BatchedLSTMGenerator(
+            self.feature_outputs,
+            max_sequence_len=max_sequence_len,
+            sample_len=sample_len,
+            num_layers=gen_feature_num_layers,
+            num_units=gen_feature_num_units,
+            noise=noise,
+            noise_dim=feature_latent_dim,
+            feed_back=feed_back,
+            initial_state=initial_state,
+            initial_stddev=initial_stddev,
+            seed=seed,
+            name="feature_generator",
+        )
+        self.critic = PackedCritic(
+            num_layers=disc_num_layers,
+            num_units=disc_num_units,
+            num_packing=num_packing,
+            name="critic",
+        )
+        self.attribute_critic = None
+        if aux_disc:
+            self.attribute_critic = PackedCritic(
+                num_layers=attr_disc_num_layers,
+                num_units=attr_disc_num_units,
+                num_packing=num_packing,
+                name="attribute_critic",
+            )
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+        # === Loss trackers ===
+        tracker_names = ["d_loss", "d_loss_fake", "d_loss_real", "d_loss_gp"]
+        if aux_disc:
+            tracker_names += [
+                "attr_d_loss", "attr_d_loss_fake", "attr_d_loss_real",
+                "attr_d_loss_gp",
+            ]
+        tracker_names += ["g_loss", "g_loss_d"]
+        if aux_disc:
+            tracker_names.append("g_loss_attr_d")
+        self.loss_trackers = {
+            name: keras.metrics.Mean(name=name) for name in tracker_names
+        }
+        self.build()
+
+    # --- Building -----------------------------------------------------------
+
+    def build(self, input_shape=None):
+        if self.built:
+            return
+        self.attribute_generator.build((None, self.attribute_latent_dim))
+        if self.addi_generator is not None:
+            self.addi_generator.build(
+                [(None, self.attribute_latent_dim),
+                 (None, self.real_attribute_dim)]
+            )
+        self.feature_generator.build(
+            condition_shape=(None, self.attribute_dim)
+        )
+        self.critic.build(
+            [(None, self.max_sequence_len, self.internal_feature_dim),
+             (None, self.attribute_dim)]
+        )
+        if self.attribute_critic is not None:
+            self.attribute_critic.build((None, self.attribute_dim))
+        self.built = True
+
+    @property
+    def generator_trainable_variables(self):
+        variables = list(self.attribute_generator.trainable_variables)
+        if self.addi_generator is not None:
+            variables += self.addi_generator.trainable_variables
+        return variables + self.feature_generator.trainable_variables
+
+    @property
+    def metrics(self):
+        return list(self.loss_trackers.values())
+
+    # --- Optimizers ---------------------------------------------------------
+
+    def compile(
+        self,
+        g_optimizer=None,
+        d_optimizer=None,
+        attr_d_optimizer=None,
+        jit_compile=False,
+        **kwargs,
+    ):
+        """Configures the three optimizers.
+
+        Args:
+            g_optimizer: optimizer (or its name/config) for the generator.
+                Defaults to Adam(`g_lr`, beta_1=`beta1`, epsilon=1e-8).
+            d_optimizer: optimizer for the critic. Defaults likewise with
+                `d_lr`.
+            attr_d_optimizer: optimizer for the auxiliary critic (only with
+                `aux_disc`). Defaults likewise with `attr_d_lr`.
+            jit_compile: bool. XLA compilation of the train step. Defaults to
+                False (it did not pay on CPU: see benchmarks/RESULTS.md).
+            **kwargs: other `keras.Model.compile` arguments, such as
+                `steps_per_execution` or `run_eagerly`.
+        """
+        if "optimizer" in kwargs or "loss" in kwargs:
+            raise ValueError(
+                "DoppelGANger.compile takes `g_optimizer`, `d_optimizer` and "
+                "`attr_d_optimizer` (the losses are fixed by the model); "
+                f"received {sorted(set(kwargs) & {'optimizer', 'loss'})}."
+            )
+        g_optimizer = self._make_optimizer(g_optimizer, self.g_lr, "g")
+        d_optimizer = self._make_optimizer(d_optimizer, self.d_lr, "d")
+        optimizer_map = {_CRITIC_PATTERN: d_optimizer}
+        if self.aux_disc:
+            attr_d_optimizer = self._make_optimizer(
+                attr_d_optimizer, self.attr_d_lr, "attr_d"
+            )
+            optimizer_map[_ATTRIBUTE_CRITIC_PATTERN] = attr_d_optimizer
+        elif attr_d_optimizer is not None:
+            raise ValueError(
+                "`attr_d_optimizer` was given but the model has no "
+                "auxiliary critic (aux_disc=False)."
+            )
+        optimizer = keras.optimizers.MultiOptimizer(
+            keras.optimizers.OptimizerMap(
+                default_optimizer=g_optimizer, optimizer_map=optimizer_map
+            ),
+            name="doppelganger_optimizers",
+        )
+        super().compile(optimizer=optimizer, jit_compile=jit_compile, **kwargs)
+        self.optimizer.build(self.trainable_variables)
+
+    def _make_optimizer(self, optimizer, learning_rate, prefix):
+        if optimizer is None:
+            return keras.optimizers.Adam(
+                learning_rate=learning_rate,
+                beta_1=self.beta1,
+                beta_2=0.999,
+                epsilon=1e-8,
+                name=f"{prefix}_optimizer",
+            )
+        return keras.optimizers.get(optimizer)
+
+    def _sub_optimizer(self, pattern):
+        if not self.compiled:
+            raise RuntimeError(
+                "The model has no optimizers yet: call `compile()` first."
+            )
+        optimizer_map = self.optimizer._optimizer_map
+        if pattern is None:
+            return optimizer_map.default_optimizer
+        return optimizer_map._optimizer_map.get(pattern)
+
+    @property
+    def g_optimizer(self):
+        return self._sub_optimizer(None)
+
+    @property
+    def d_optimizer(self):
+        return self._sub_optimizer(_CRITIC_PATTERN)
+
+    @property
+    def attr_d_optimizer(self):
+        return self._sub_optimizer(_ATTRIBUTE_CRITIC_PATTERN)
+
+    def get_compile_config(self):
+        config = super().get_compile_config()
+        if not config:
+            return config
+        config = dict(config)
+        config.pop("optimizer", None)
+        for key in ("loss", "loss_weights", "metrics", "weighted_metrics"):
+            config.pop(key, None)
+        config["g_optimizer"] = keras.optimizers.serialize(self.g_optimizer)
+        config["d_optimizer"] = keras.optimizers.serialize(self.d_optimizer)
+        if self.aux_disc:
+            config["attr_d_optimizer"] = keras.optimizers.serialize(
+                self.attr_d_optimizer
+            )
+        return config
+
+    def compile_from_config(self, config):
+        config = dict(config)
+        for key in ("g_optimizer", "d_optimizer", "attr_d_optimizer"):
+            if config.get(key) is not None:
+                config[key] = keras.optimizers.deserialize(config[key])
+        self.compile(**config)
+
+    # --- Generator forward --------------------------------------------------
+
+    def sample_noise(self, batch_size, seed=None):
+        """Draws the generator's inputs for `batch_size` series.
+
+        With `seed` an int, the noise comes from a NumPy generator seeded with
+        it (reproducible `generate`); else from the model's seed generator.
+        """
+        shapes = {
+            "attribute_noise": (batch_size, self.attribute_latent_dim),
+            "addi_noise": (batch_size, self.attribute_latent_dim),
+            "feature_noise": (
+                batch_size, self.num_steps, self.feature_latent_dim
+            ),
+        }
+        if self.initial_state == "random":
+            shapes["initial_state"] = (
+                batch_size, self.gen_feature_num_layers, 2,
+                self.gen_feature_num_units,
+            )
+        if isinstance(seed, np.random.Generator):
+            return {
+                k: seed.standard_normal(s).astype("float32")
+                for k, s in shapes.items()
+            }
+        return {
+            k: keras.random.normal(s, seed=self.seed_generator)
+            for k, s in shapes.items()
+        }
+
+    def generate_internal(self, noise, attributes=None, training=False):
+        """Runs the generators on drawn noise.
+
+        Args:
+            noise: dict from `sample_noise`.
+            attributes: optional [B, A_real] given (encoded) attributes.
+            training: bool.
+
+        Returns:
+            `(features [B, T, F + 2], attributes [B, A], gen_flag [B, T],
+            lengths [B])` in the model's internal encoding: features with the
+            flag columns, soft attributes with the min/max columns.
+        """
+        if attributes is None:
+            soft_real, hard_real = self.attribute_generator(
+                noise["attribute_noise"], training=training
+            )
+        else:
+            soft_real = hard_real = ops.cast(attributes, "float32")
+        soft, hard = [soft_real], [hard_real]
+        if self.addi_generator is not None:
+            soft_addi, hard_addi = self.addi_generator(
+                [noise["addi_noise"], hard_real], training=training
+            )
+            soft.append(soft_addi)
+            hard.append(hard_addi)
+        soft = ops.concatenate(soft, axis=-1) if len(soft) > 1 else soft[0]
+        hard = ops.concatenate(hard, axis=-1) if len(hard) > 1 else hard[0]
+        features, gen_flag, lengths = self.feature_generator(
+            hard,
+            noise=noise["feature_noise"] if self.noise else None,
+            initial_state=noise.get("initial_state"),
+            training=training,
+        )
+        return features, soft, gen_flag, lengths
+
+    def call(self, inputs, training=False):
+        """Generates from a dict of noise (see `sample_noise`), optionally
+        with `"attributes"` given. Returns a dict of internal tensors."""
+        inputs = dict(inputs)
+        given = inputs.pop("attributes", None)
+        features, attributes, gen_flag, lengths = self.generate_internal(
+            inputs, attributes=given, training=training
+        )
+        return {
+            "features": features,
+            "attributes": attributes,
+            "gen_flag": gen_flag,
+            "lengths": lengths,
+        }
+
+    # --- Encoding of real data ----------------------------------------------
+
+    def encode(self, features, attributes, gen_flag):
+        """Real data to the internal encoding the critics see.
+
+        Adds the per-sample min/max attributes (`self_norm`) and the two
+        generation-flag columns.
+        """
+        features = ops.cast(features, "float32")
+        attributes = ops.cast(attributes, "float32")
+        gen_flag = ops.cast(gen_flag, "float32")
+        if self.self_norm:
+            features, addi = normalize_per_sample(
+                features, self.feature_outputs
+            )
+            attributes = ops.concatenate([attributes, addi], axis=-1)
+        features = add_gen_flag(features, gen_flag, self.sample_len)
+        return features, attributes
+
+    def unpack_batch(self, data):
+        """(features, attributes, gen_flag) of one batch from `fit`."""
+        if isinstance(data, dict):
+            missing = [k for k in _BATCH_KEYS if k not in data]
+            if missing:
+                raise ValueError(
+                    f"Training batches must hold the keys {list(_BATCH_KEYS)};"
+                    f" missing {missing}. Received keys {sorted(data)}."
+                )
+            return tuple(data[k] for k in _BATCH_KEYS)
+        if isinstance(data, (list, tuple)):
+            if len(data) == 1:
+                return self.unpack_batch(data[0])
+            if len(data) == 3:
+                return tuple(data)
+        raise ValueError(
+            "Training batches must be a dict with keys features, attributes,"
+            " gen_flag or a tuple (features, attributes, gen_flag). Received:"
+            f" {type(data).__name__}."
+        )
+
+    def pack_real(self, features, attributes):
+        """P pack members of the real batch: the batch, then P - 1 random
+        permutations of it (see the README's deviations)."""
+        if self.num_packing == 1:
+            return features, attributes
+        batch_size = ops.shape(features)[0]
+        order = ops.arange(batch_size)
+        index = [order] + [
+            keras.random.shuffle(order, seed=self.seed_generator)
+            for _ in range(self.num_packing - 1)
+        ]
+        index = ops.concatenate(index, axis=0)
+        return ops.take(features, index, axis=0), ops.take(
+            attributes, index, axis=0
+        )
+
+    # --- Training -----------------------------------------------------------
+
+    def train_step(self, data):
+        backend = keras.config.backend()
+        if backend == "tensorflow":
+            from keras_dg.models.train_steps.tensorflow import (
+                tensorflow_train_step,
+            )
+
+            return tensorflow_train_step(self, data)
+        raise NotImplementedError(
+            f"DoppelGANger training is not implemented on the {backend!r} "
+            "backend yet; use KERAS_BACKEND=tensorflow. Generation and "
+            "saving work on every backend."
+        )
+
+    def update_trackers(self, prefix, terms):
+        """Adds a round's loss terms to the `Mean` trackers."""
+        self.loss_trackers[prefix].update_state(terms["loss"])
+        for key, value in terms.items():
+            if key != "loss":
+                self.loss_trackers[f"{prefix}_{key}"].update_state(value)
+
+    def fit(self, x=None, y=None, batch_size=None, **kwargs):
+        """Trains the model (`keras.Model.fit`).
+
+        `x` is a `TimeSeriesDataset`, a dict of arrays with keys
+        `features` [N, T, F], `attributes` [N, A] and `gen_flag` [N, T], a
+        tuple of those three arrays, a features array with `y` the
+        attributes (all series then full length), or a `tf.data.Dataset` /
+        `keras.utils.PyDataset` yielding such dicts or tuples (batched by
+        you; not validated up front). In-memory data are validated against
+        the model's specs before training starts. `batch_size` defaults to
+        100, the original's. `validation_data` is not supported: monitor
+        fidelity with `keras_dg.evaluation.FidelityCallback`.
+        """
+        for key in ("validation_data", "validation_split"):
+            if kwargs.get(key):
+                raise ValueError(
+                    f"`{key}` is not supported by DoppelGANger.fit (a GAN has "
+                    "no validation loss to report); use "
+                    "keras_dg.evaluation.FidelityCallback to track fidelity "
+                    "on held-out data."
+                )
+        if not self.compiled:
+            raise RuntimeError("Call `compile()` before `fit()`.")
+        x, in_memory = self._training_inputs(x, y)
+        if in_memory and batch_size is None:
+            batch_size = min(_DEFAULT_BATCH_SIZE, len(x["features"]))
+        return super().fit(x, batch_size=batch_size, **kwargs)
+
+    def _training_inputs(self, x, y):
+        """Validates in-memory training data; returns (x, in_memory)."""
+        if isinstance(x, TimeSeriesDataset):
+            if y is not None:
+                raise ValueError("`y` must be None when `x` is a dataset.")
+            self.check_dataset(x)
+            return x.as_dict(), True
+        if isinstance(x, dict):
+            if y is not None:
+                raise ValueError("`y` must be None when `x` is a dict.")
+            missing = [k for k in _BATCH_KEYS if k not in x]
+            extra = sorted(set(x) - set(_BATCH_KEYS))
+            if missing or extra:
+                raise ValueError(
+                    f"`x` must hold exactly the keys {list(_BATCH_KEYS)}; "
+                    f"missing {missing}, unexpected {extra}."
+                )
+            arrays = [x[k] for k in _BATCH_KEYS]
+        elif isinstance(x, (list, tuple)) and len(x) == 3 and y is None:
+            arrays = list(x)
+        elif isinstance(x, np.ndarray):
+            if y is None:
+                raise ValueError(
+                    "A features array needs the attributes as `y` (or pass a"
+                    " dict with features, attributes and gen_flag)."
+                )
+            features = np.asarray(x)
+            arrays = [x, y, np.ones(features.shape[:2], "float32")]
+        else:
+            if y is not None:
+                raise ValueError("`y` must be None for this kind of `x`.")
+            return x, False
+        if not all(
+            isinstance(a, (np.ndarray, list)) or hasattr(a, "__array__")
+            for a in arrays
+        ):
+            return dict(zip(_BATCH_KEYS, arrays)), False
+        dataset = TimeSeriesDataset(
+            *arrays, self.feature_outputs, self.attribute_outputs
+        )
+        self.check_dataset(dataset)
+        return dataset.as_dict(), True
+
+    def check_dataset(self, dataset):
+        """Raises `ValueError` unless `dataset` matches the model's specs."""
+        if dataset.feature_outputs != self.feature_outputs:
+            raise ValueError(
+                f"The dataset's feature_outputs {dataset.feature_outputs} "
+                f"differ from the model's {self.feature_outputs}."
+            )
+        if dataset.attribute_outputs != self.attribute_outputs:
+            raise ValueError(
+                f"The dataset's attribute_outputs {dataset.attribute_outputs} "
+                f"differ from the model's {self.attribute_outputs}."
+            )
+        if dataset.max_sequence_len != self.max_sequence_len:
+            raise ValueError(
+                f"The dataset's series have {dataset.max_sequence_len} time "
+                f"steps but the model's max_sequence_len is "
+                f"{self.max_sequence_len}."
+            )
+        dataset.validate()
+
+    # --- Generation ---------------------------------------------------------
+
+    def generate(self, n=None, attributes=None, seed=None, batch_size=1000):
+        """Samples synthetic series.
+
+        Args:
+            n: int. Number of series (not needed with `attributes`).
+            attributes: optional [n, A] array of encoded attributes (one-hot
+                discrete, scaled continuous): generate the features for
+                exactly these attributes (conditional generation).
+            seed: int or None. The same seed gives the same data.
+            batch_size: int. Series per forward pass. Defaults to 1000.
+
+        Returns:
+            A `TimeSeriesDataset` in the encoded space: continuous features in
+            their normalization's range, discrete features and attributes
+            one-hot, everything zero after each series' end, `gen_flag` and
+            `lengths` from the generation flag.
+        """
+        check_positive_int(batch_size, "batch_size")
+        if attributes is not None:
+            attributes = self._check_given_attributes(attributes, n)
+            n = len(attributes)
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or (
+            n < 1
+        ):
+            raise ValueError(
+                f"`n` must be a positive integer. Received: n={n!r}"
+            )
+        n = int(n)
+        rng = np.random.default_rng(seed)
+        inputs = self.sample_noise(n, seed=rng)
+        if attributes is not None:
+            inputs["attributes"] = attributes
+        out = self.predict(inputs, batch_size=batch_size, verbose=0)
+        return self.decode(
+            out["features"], out["attributes"], out["gen_flag"],
+            given_attributes=attributes,
+        )
+
+    def _check_given_attributes(self, attributes, n):
+        attributes = np.asarray(attributes, dtype="float32")
+        if attributes.ndim != 2 or attributes.shape[1] != (
+            self.real_attribute_dim
+        ):
+            raise ValueError(
+                f"`attributes` must have shape (n, {self.real_attribute_dim})"
+                f" to match attribute_outputs. Received {attributes.shape}."
+            )
+        if n is not None and n != len(attributes):
+            raise ValueError(
+                f"`n`={n} disagrees with the {len(attributes)} rows of "
+                "`attributes`; pass one of them."
+            )
+        check_attributes(attributes, self.attribute_outputs)
+        return attributes
+
+    def decode(self, features, attributes, gen_flag, given_attributes=None):
+        """Internal generator outputs to an encoded `TimeSeriesDataset`.
+
+        Drops the flag columns, undoes the per-sample normalization with the
+        generated min/max, zeroes every step after each series' end, turns
+        discrete blocks into one-hot, and clips continuous values to their
+        normalization's range (the generated min/max can otherwise push
+        them outside it; original issues #28 and #41).
+        """
+        features = np.asarray(features)[..., : self.feature_dim]
+        attributes = np.asarray(attributes)
+        gen_flag = np.asarray(gen_flag, dtype="float32")
+        if self.self_norm:
+            features = ops.convert_to_numpy(
+                renormalize_per_sample(
+                    features,
+                    attributes[:, self.real_attribute_dim:],
+                    self.feature_outputs,
+                )
+            )
+        features = _finish(features, self.feature_outputs)
+        features = features * gen_flag[..., None]
+        if given_attributes is not None:
+            real_attributes = np.asarray(given_attributes, "float32")
+        else:
+            real_attributes = _finish(
+                attributes[:, : self.real_attribute_dim],
+                self.attribute_outputs,
+            )
+        return TimeSeriesDataset(
+            features.astype("float32"),
+            real_attributes.astype("float32"),
+            gen_flag,
+            self.feature_outputs,
+            self.attribute_outputs,
+            validate=False,
+        )
+
+    # --- Config -------------------------------------------------------------
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "feature_outputs": outputs_to_config(self.feature_outputs),
+                "attribute_outputs": outputs_to_config(self.attribute_outputs),
+                "max_sequence_len": self.max_sequence_len,
+                "sample_len": self.sample_len,
+                "aux_disc": self.aux_disc,
+                "self_norm": self.self_norm,
+                "num_packing": self.num_packing,
+                "noise": self.noise,
+                "feed_back": self.feed_back,
+                "initial_state": self.initial_state,
+                "initial_stddev": self.initial_stddev,
+                "d_rounds": self.d_rounds,
+                "g_rounds": self.g_rounds,
+                "d_gp_coe": self.d_gp_coe,
+                "attr_d_gp_coe": self.attr_d_gp_coe,
+                "g_attr_d_coe": self.g_attr_d_coe,
+                "g_lr": self.g_lr,
+                "d_lr": self.d_lr,
+                "attr_d_lr": self.attr_d_lr,
+                "beta1": self.beta1,
+                "gen_feature_num_layers": self.gen_feature_num_layers,
+                "gen_feature_num_units": self.gen_feature_num_units,
+                "gen_attribute_num_layers": self.gen_attribute_num_layers,
+                "gen_attribute_num_units": self.gen_attribute_num_units,
+                "disc_num_layers": self.disc_num_layers,
+                "disc_num_units": self.disc_num_units,
+                "attr_disc_num_layers": self.attr_disc_num_layers,
+                "attr_disc_num_units": self.attr_disc_num_units,
+                "attribute_latent_dim": self.attribute_latent_dim,
+                "feature_latent_dim": self.feature_latent_dim,
+                "seed": self.seed,
+            }
+        )
+        return config
+
+
+def _finish(values, outputs):
+    """One-hot discrete blocks, clip continuous blocks to their range."""
+    values = np.array(ops.convert_to_numpy(harden(values, outputs)))
+    for output, start, end in output_slices(outputs):
+        if not output.is_discrete:
+            low, high = output.value_range
+            values[..., start:end] = np.clip(values[..., start:end], low, high)
+    return values

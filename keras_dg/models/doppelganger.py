@@ -9,6 +9,7 @@ from keras_dg.layers.batched_lstm_generator import INITIAL_STATES
 from keras_dg.layers.batched_lstm_generator import BatchedLSTMGenerator
 from keras_dg.layers.output_heads import harden
 from keras_dg.layers.packed_critic import PackedCritic
+from keras_dg.models.train_steps import get_train_step
 from keras_dg.preprocessing.gen_flag import add_gen_flag
 from keras_dg.preprocessing.gen_flag import check_sample_len
 from keras_dg.preprocessing.gen_flag import gen_flag_output
@@ -575,19 +576,10 @@ class DoppelGANger(keras.Model):
 
     # --- Training -----------------------------------------------------------
 
-    def train_step(self, data):
-        backend = keras.config.backend()
-        if backend == "tensorflow":
-            from keras_dg.models.train_steps.tensorflow import (
-                tensorflow_train_step,
-            )
-
-            return tensorflow_train_step(self, data)
-        raise NotImplementedError(
-            f"DoppelGANger training is not implemented on the {backend!r} "
-            "backend yet; use KERAS_BACKEND=tensorflow. Generation and "
-            "saving work on every backend."
-        )
+    def train_step(self, *args):
+        # TensorFlow and PyTorch call train_step(data); JAX calls
+        # train_step(state, data) and expects (logs, state) back.
+        return get_train_step(keras.config.backend())(self, *args)
 
     def update_trackers(self, prefix, terms):
         """Adds a round's loss terms to the `Mean` trackers."""

@@ -45,7 +45,7 @@ def _critic_round(critic, optimizer, real, fake, penalty_weight, seed):
     return terms
 
 
-def tensorflow_train_step(model, data):
+def train_step(model, data):
     features, attributes, gen_flag = model.unpack_batch(data)
     real_features, real_attributes = model.encode(
         features, attributes, gen_flag

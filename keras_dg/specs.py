@@ -165,7 +165,9 @@ class Output:
 
 def outputs_from_config(outputs, argument="outputs"):
     """Turns a list of `Output`s or their dicts into a list of `Output`s."""
-    if isinstance(outputs, (Output, dict)) or not hasattr(outputs, "__iter__"):
+    if isinstance(outputs, (Output, dict, str, bytes)) or not hasattr(
+        outputs, "__iter__"
+    ):
         raise ValueError(
             f"`{argument}` must be a list of `Output` specs. "
             f"Received: {outputs!r}"

@@ -614,6 +614,9 @@ class DoppelGANger(keras.Model):
         x, in_memory = self._training_inputs(x, y)
         if in_memory and batch_size is None:
             batch_size = min(_DEFAULT_BATCH_SIZE, len(x["features"]))
+        if not in_memory:
+            # Pipelines shuffle themselves; Keras would warn otherwise.
+            kwargs.setdefault("shuffle", False)
         return super().fit(x, batch_size=batch_size, **kwargs)
 
     def _training_inputs(self, x, y):

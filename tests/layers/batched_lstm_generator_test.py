@@ -1,0 +1,117 @@
+import numpy as np
+import pytest
+
+from keras_dg import Output
+from keras_dg.layers import BatchedLSTMGenerator
+from tests.harness import assert_config_round_trip
+
+OUTPUTS = [Output("CONTINUOUS", 1, "ZERO_ONE"), Output("DISCRETE", 2)]
+
+
+def _layer(**kwargs):
+    config = dict(max_sequence_len=8, sample_len=2, num_units=4, seed=0)
+    config.update(kwargs)
+    return BatchedLSTMGenerator(OUTPUTS, **config)
+
+
+def _condition(n=16):
+    return np.random.default_rng(0).normal(size=(n, 3)).astype("float32")
+
+
+@pytest.mark.parametrize("feed_back", [False, True])
+@pytest.mark.parametrize("initial_state", ["random", "zero", "variable"])
+def test_shapes(feed_back, initial_state):
+    layer = _layer(feed_back=feed_back, initial_state=initial_state)
+    features, flag, lengths = layer(_condition())
+    assert tuple(features.shape) == (16, 8, 5)
+    assert tuple(flag.shape) == (16, 8)
+    assert tuple(lengths.shape) == (16,)
+    assert layer.compute_output_shape((16, 3)) == ((16, 8, 5), (16, 8), (16,))
+
+
+def _check_flags_and_masking(layer, condition, **call_kwargs):
+    features, flag, lengths = (np.asarray(x) for x in layer(condition, **call_kwargs))
+    t, s = layer.max_sequence_len, layer.sample_len
+    probs = features[..., -2:]
+    for i in range(len(features)):
+        length = lengths[i]
+        assert 1 <= length <= t
+        np.testing.assert_array_equal(flag[i], np.arange(t) < length)
+        # The last active step is the first whose flag argmax is "stop".
+        stops = np.flatnonzero(probs[i, :, 1] > probs[i, :, 0])
+        active_stops = stops[stops < length]
+        if length < t:
+            assert active_stops.tolist() == [length - 1]
+        # Blocks after the end are zero; the end's block is kept whole.
+        end_block = (length - 1) // s
+        assert np.all(features[i, (end_block + 1) * s:] == 0)
+        assert np.all(features[i, : (end_block + 1) * s, -2:].sum(-1) > 0.99)
+    return lengths
+
+
+def test_generation_flag_ends_series_and_masks_blocks():
+    layer = _layer(initial_state="random")
+    lengths = _check_flags_and_masking(layer, _condition(64))
+    assert len(set(lengths.tolist())) > 1  # an untrained LSTM varies
+
+
+def test_feed_back_rollout_masks_the_same_way():
+    lengths = _check_flags_and_masking(_layer(feed_back=True), _condition(64))
+    assert lengths.min() >= 1
+
+
+def test_given_noise_and_initial_state_are_deterministic():
+    layer = _layer()
+    condition = _condition(4)
+    noise = np.random.default_rng(1).normal(size=(4, 4, 5)).astype("float32")
+    state = np.random.default_rng(2).normal(size=(4, 1, 2, 4)).astype("float32")
+    a = layer(condition, noise=noise, initial_state=state)[0]
+    b = layer(condition, noise=noise, initial_state=state)[0]
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    c = layer(condition)[0]
+    assert not np.allclose(np.asarray(a), np.asarray(c))
+
+
+def test_noise_is_one_vector_per_lstm_step():
+    layer = _layer(noise_dim=3)
+    layer(_condition(2))
+    # Input = condition (3) + per-step noise (3); L = T / S = 4 steps.
+    assert layer.lstm_layers[0].cell.kernel.shape == (6, 16)
+    assert layer.num_steps == 4
+    # One dense layer holds the S x K heads: S * (F + 2) columns.
+    assert layer.heads.kernel.shape == (4, 2 * 5)
+
+
+def test_variable_initial_state_is_learned():
+    layer = _layer(initial_state="variable", initial_stddev=0.02)
+    layer(_condition(2))
+    names = sorted(w.name for w in layer.trainable_weights)
+    assert "initial_c_0" in names and "initial_h_0" in names
+
+
+def test_config_round_trip():
+    layer = _layer(feed_back=True, initial_state="variable", num_layers=2)
+    clone = assert_config_round_trip(layer)
+    assert clone.outputs == OUTPUTS
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(sample_len=3), "Valid values"),
+        (dict(noise=False, feed_back=False), "At least one of"),
+        (dict(initial_state="learned"), "initial_state"),
+        (dict(num_layers=0), "num_layers"),
+    ],
+)
+def test_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        _layer(**kwargs)
+
+
+def test_gen_flag_output_is_rejected():
+    with pytest.raises(ValueError, match="generation flag"):
+        BatchedLSTMGenerator(
+            [Output("DISCRETE", 2, is_gen_flag=True)],
+            max_sequence_len=4, sample_len=2,
+        )

@@ -1,0 +1,250 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keras_dg
+from keras_dg import Output
+from tests.harness import ATTRIBUTE_OUTPUTS
+from tests.harness import FEATURE_OUTPUTS
+from tests.harness import tiny_dataset
+from tests.harness import tiny_model
+
+LOSS_NAMES = {
+    "d_loss", "d_loss_fake", "d_loss_real", "d_loss_gp",
+    "attr_d_loss", "attr_d_loss_fake", "attr_d_loss_real", "attr_d_loss_gp",
+    "g_loss", "g_loss_d", "g_loss_attr_d",
+}
+
+
+def _fit(model, data, **kwargs):
+    kwargs.setdefault("batch_size", 4)
+    kwargs.setdefault("epochs", 1)
+    kwargs.setdefault("verbose", 0)
+    return model.fit(data, **kwargs)
+
+
+def test_critic_steps_are_d_rounds_times_generator_steps():
+    model = tiny_model(d_rounds=3, g_rounds=2)
+    model.compile()
+    history = _fit(model, tiny_dataset(n=12), epochs=2)  # 3 batches/epoch
+    assert int(model.d_optimizer.iterations) == 3 * 6
+    assert int(model.attr_d_optimizer.iterations) == 3 * 6
+    assert int(model.g_optimizer.iterations) == 2 * 6
+    assert set(history.history) == LOSS_NAMES
+    assert all(np.isfinite(v).all() for v in history.history.values())
+
+
+def test_variable_length_training_and_generation():
+    data = tiny_dataset(n=16, t=8)
+    assert sorted(set(data.lengths)) != [8]
+    model = tiny_model(num_packing=2)
+    model.compile()
+    _fit(model, data, epochs=2)
+    synth = model.generate(64, seed=0)
+    assert synth.features.shape == (64, 8, 4)
+    assert synth.attributes.shape == (64, 4)
+    lengths = synth.lengths
+    assert lengths.min() >= 1 and lengths.max() <= 8
+    np.testing.assert_array_equal(
+        synth.gen_flag, np.arange(8)[None] < lengths[:, None]
+    )
+    after_end = synth.gen_flag[..., None] == 0
+    assert np.all(np.where(after_end, synth.features, 0) == 0)
+    # Output encoding: the generated dataset passes full validation.
+    synth.validate()
+
+
+def test_generation_is_reproducible_by_seed():
+    model = tiny_model()
+    a = model.generate(5, seed=3)
+    b = model.generate(5, seed=3, batch_size=2)
+    c = model.generate(5, seed=4)
+    np.testing.assert_array_equal(a.features, b.features)
+    np.testing.assert_array_equal(a.attributes, b.attributes)
+    assert not np.array_equal(a.features, c.features)
+
+
+def test_conditional_generation_returns_the_given_attributes():
+    model = tiny_model()
+    given = tiny_dataset(n=5).attributes
+    synth = model.generate(attributes=given, seed=0)
+    np.testing.assert_array_equal(synth.attributes, given)
+    assert synth.features.shape == (5, 8, 4)
+    # The features depend on the given attributes.
+    other = model.generate(attributes=given[::-1], seed=0)
+    assert not np.allclose(synth.features, other.features)
+
+
+def test_keras_round_trip_generates_the_same_and_trains_on(tmp_path):
+    model = tiny_model(num_packing=2, initial_state="variable")
+    model.compile()
+    data = tiny_dataset(n=8)
+    _fit(model, data)
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert loaded.get_config() == model.get_config()
+    a, b = model.generate(6, seed=1), loaded.generate(6, seed=1)
+    np.testing.assert_array_equal(a.features, b.features)
+    np.testing.assert_array_equal(a.attributes, b.attributes)
+    assert int(loaded.d_optimizer.iterations) == int(model.d_optimizer.iterations)
+    for x, y in zip(model.optimizer.variables, loaded.optimizer.variables):
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+    _fit(loaded, data)
+    assert int(loaded.d_optimizer.iterations) == 4
+
+
+def test_fit_accepts_every_input_kind():
+    data = tiny_dataset(n=8)
+    model = tiny_model()
+    model.compile()
+    _fit(model, data)
+    _fit(model, data.as_dict())
+    _fit(model, (data.features, data.attributes, data.gen_flag))
+    full = tiny_dataset(n=8, min_length=8)
+    _fit(model, full.features, y=full.attributes)
+    pipeline = tf.data.Dataset.from_tensor_slices(data.as_dict()).batch(4)
+    _fit(model, pipeline, batch_size=None)
+    assert int(model.g_optimizer.iterations) == 5 * 2
+
+
+def test_last_partial_batch_is_trained_on():
+    model = tiny_model()
+    model.compile()
+    _fit(model, tiny_dataset(n=10), batch_size=4)
+    assert int(model.g_optimizer.iterations) == 3
+
+
+def test_batch_norm_statistics_update_during_fit():
+    model = tiny_model()
+    model.compile()
+    bn = model.attribute_generator.batch_norm_layers[0]
+    before = np.array(bn.moving_mean)
+    _fit(model, tiny_dataset(n=8))
+    assert not np.allclose(before, np.asarray(bn.moving_mean))
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(aux_disc=False, self_norm=False),
+        dict(self_norm=False, feed_back=True),
+        dict(noise=False, feed_back=True, initial_state="zero"),
+        dict(gen_feature_num_layers=2, sample_len=4),
+    ],
+)
+def test_configurations_train(kwargs):
+    model = tiny_model(**kwargs)
+    model.compile()
+    history = _fit(model, tiny_dataset(n=8))
+    expected = LOSS_NAMES
+    if not model.aux_disc:
+        expected = {n for n in LOSS_NAMES if "attr" not in n}
+    assert set(history.history) == expected
+    assert model.generate(3, seed=0).features.shape == (3, 8, 4)
+
+
+def test_gradient_penalty_of_a_linear_critic():
+    # With one dense layer the critic is linear: its gradient is its kernel
+    # for every input, so GP = (sqrt(|w|^2 + 1e-8) - 1)^2 exactly.
+    model = tiny_model(disc_num_layers=1, aux_disc=False, num_packing=2)
+    model.compile(d_optimizer=keras.optimizers.SGD(0.0))
+    kernel = model.critic.score_layer.kernel
+    w = np.random.default_rng(0).normal(size=kernel.shape).astype("float32")
+    kernel.assign(w * 0.05)
+    history = _fit(model, tiny_dataset(n=4))
+    expected = (np.sqrt(np.sum((w * 0.05) ** 2) + 1e-8) - 1) ** 2
+    np.testing.assert_allclose(history.history["d_loss_gp"][0], expected, rtol=1e-5)
+    # Packing doubles the critic's input: 2 * (T * (F + 2) + A).
+    assert kernel.shape[0] == 2 * (8 * 6 + 4 + 4)  # A = 4 real + 4 min/max
+
+
+def test_compile_defaults_match_the_original():
+    model = tiny_model()
+    model.compile()
+    for optimizer in (model.g_optimizer, model.d_optimizer, model.attr_d_optimizer):
+        assert isinstance(optimizer, keras.optimizers.Adam)
+        assert float(optimizer.learning_rate) == pytest.approx(1e-3)
+        assert optimizer.beta_1 == 0.5 and optimizer.epsilon == 1e-8
+    config = model.get_compile_config()
+    assert {"g_optimizer", "d_optimizer", "attr_d_optimizer"} <= set(config)
+
+
+def test_compile_rejects_single_optimizer_and_loss():
+    model = tiny_model()
+    with pytest.raises(ValueError, match="g_optimizer"):
+        model.compile(optimizer="adam")
+    no_aux = tiny_model(aux_disc=False)
+    with pytest.raises(ValueError, match="aux_disc=False"):
+        no_aux.compile(attr_d_optimizer="adam")
+
+
+def test_bad_training_data_raises_before_training():
+    model = tiny_model()
+    model.compile()
+    data = tiny_dataset(n=8)
+    nan = data.features.copy()
+    nan[2, 1, 0] = np.nan
+    with pytest.raises(ValueError, match=r"NaN.*\(2, 1, 0\)"):
+        model.fit({**data.as_dict(), "features": nan}, verbose=0)
+    with pytest.raises(ValueError, match="gen_flag"):
+        model.fit({**data.as_dict(), "gen_flag": data.gen_flag[:, :4]}, verbose=0)
+    with pytest.raises(ValueError, match="columns"):
+        model.fit({**data.as_dict(), "features": data.features[..., :3]}, verbose=0)
+    with pytest.raises(ValueError, match="missing"):
+        model.fit({"features": data.features}, verbose=0)
+    longer = tiny_dataset(n=4, t=10)
+    with pytest.raises(ValueError, match="max_sequence_len is 8"):
+        model.fit(longer, verbose=0)
+    with pytest.raises(ValueError, match="validation"):
+        model.fit(data, validation_split=0.5, verbose=0)
+    assert int(model.g_optimizer.iterations) == 0
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(sample_len=3), r"Valid values: \[1, 2, 4, 8\]"),
+        (dict(num_packing=0), "num_packing"),
+        (dict(d_gp_coe=-1.0), "d_gp_coe"),
+        (dict(initial_state="ones"), "initial_state"),
+        (dict(aux_disc="yes"), "aux_disc"),
+        (dict(g_lr=0.0), "g_lr"),
+    ],
+)
+def test_bad_model_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        tiny_model(**kwargs)
+
+
+def test_bad_generate_arguments():
+    model = tiny_model()
+    with pytest.raises(ValueError, match="`n`"):
+        model.generate(0)
+    with pytest.raises(ValueError, match=r"shape \(n, 4\)"):
+        model.generate(attributes=np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="one-hot"):
+        model.generate(attributes=np.zeros((2, 4)))
+    with pytest.raises(ValueError, match="disagrees"):
+        model.generate(3, attributes=tiny_dataset(n=2).attributes)
+
+
+def test_spec_mismatch_is_reported():
+    model = keras_dg.DoppelGANger(
+        FEATURE_OUTPUTS[:1], ATTRIBUTE_OUTPUTS, max_sequence_len=8,
+        sample_len=2, gen_feature_num_units=4, disc_num_units=4,
+    )
+    model.compile()
+    with pytest.raises(ValueError, match="feature_outputs"):
+        model.fit(tiny_dataset(n=4), verbose=0)
+
+
+def test_empty_specs_are_rejected():
+    with pytest.raises(ValueError, match="attribute_outputs"):
+        keras_dg.DoppelGANger(FEATURE_OUTPUTS, [], max_sequence_len=4, sample_len=2)
+    with pytest.raises(ValueError, match="is_gen_flag"):
+        keras_dg.DoppelGANger(
+            [Output("DISCRETE", 2, is_gen_flag=True)], ATTRIBUTE_OUTPUTS,
+            max_sequence_len=4, sample_len=2,
+        )

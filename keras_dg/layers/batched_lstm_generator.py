@@ -15,8 +15,9 @@ from keras_dg.validation import check_positive_int
 INITIAL_STATES = ("random", "zero", "variable")
 
 # With `feed_back` off and at most this many LSTM steps, the recurrence is
-# unrolled into straight-line ops (faster for short rollouts on CPU).
-_AUTO_UNROLL_MAX_STEPS = 16
+# unrolled into straight-line ops: on CPU this cut the LSTM's forward and
+# backward time by 23-33% at 7 and 55 steps (keras 3.15, TF 2.21).
+_AUTO_UNROLL_MAX_STEPS = 64
 
 
 @keras.saving.register_keras_serializable(package="keras_dg")
@@ -55,7 +56,7 @@ class BatchedLSTMGenerator(keras.layers.Layer):
             N(0, `initial_stddev`)). Defaults to `"random"`.
         initial_stddev: float. Defaults to 0.02.
         unroll: bool or None. Unroll the recurrence (no-feed-back path).
-            `None` unrolls when there are at most 16 LSTM steps.
+            `None` unrolls when there are at most 64 LSTM steps.
         seed: int or None. Seed of the layer's own noise. Defaults to `None`.
         **kwargs: standard layer arguments.
 

@@ -77,6 +77,11 @@ class DoppelGANger(keras.Model):
         initial_stddev: float. Std of the learned initial state. 0.02.
         d_rounds: int. Critic rounds per batch. Defaults to 1.
         g_rounds: int. Generator rounds per batch. Defaults to 1.
+        shared_noise: bool. Draw the generator noise once per batch and
+            share it across all critic and generator rounds, as the
+            original does; the generator then runs forward once per batch
+            (faster). `False` draws fresh noise, hence fresh fakes, for
+            every round. Defaults to False.
         d_gp_coe: float. Critic gradient-penalty weight. Defaults to 10.
         attr_d_gp_coe: float. Auxiliary critic GP weight. Defaults to 10.
         g_attr_d_coe: float. Weight of the auxiliary critic in the generator
@@ -133,6 +138,7 @@ class DoppelGANger(keras.Model):
         initial_stddev=0.02,
         d_rounds=1,
         g_rounds=1,
+        shared_noise=False,
         d_gp_coe=10.0,
         attr_d_gp_coe=10.0,
         g_attr_d_coe=1.0,
@@ -178,7 +184,9 @@ class DoppelGANger(keras.Model):
                         "the generation flag itself. Pass is_gen_flag=False."
                     )
         check_sample_len(max_sequence_len, sample_len)
-        for name in ("aux_disc", "self_norm", "noise", "feed_back"):
+        for name in (
+            "aux_disc", "self_norm", "noise", "feed_back", "shared_noise"
+        ):
             check_bool(locals()[name], name)
         for name in (
             "num_packing", "d_rounds", "g_rounds", "gen_feature_num_layers",
@@ -207,6 +215,7 @@ class DoppelGANger(keras.Model):
         self.initial_stddev = initial_stddev
         self.d_rounds = d_rounds
         self.g_rounds = g_rounds
+        self.shared_noise = shared_noise
         self.d_gp_coe = float(d_gp_coe)
         self.attr_d_gp_coe = float(attr_d_gp_coe)
         self.g_attr_d_coe = float(g_attr_d_coe)
@@ -581,6 +590,17 @@ class DoppelGANger(keras.Model):
         # train_step(state, data) and expects (logs, state) back.
         return get_train_step(keras.config.backend())(self, *args)
 
+    def generator_loss_terms(self, fake_features, fake_attributes):
+        """The generator's loss on fakes: `-mean D(fake)` plus, with
+        `aux_disc`, `g_attr_d_coe * -mean D_attr(fake attributes)`."""
+        g_loss_d = -ops.mean(self.critic([fake_features, fake_attributes]))
+        terms = {"loss": g_loss_d, "d": g_loss_d}
+        if self.aux_disc:
+            g_loss_attr_d = -ops.mean(self.attribute_critic(fake_attributes))
+            terms["attr_d"] = g_loss_attr_d
+            terms["loss"] = g_loss_d + self.g_attr_d_coe * g_loss_attr_d
+        return terms
+
     def update_trackers(self, prefix, terms):
         """Adds a round's loss terms to the `Mean` trackers."""
         self.loss_trackers[prefix].update_state(terms["loss"])
@@ -796,6 +816,7 @@ class DoppelGANger(keras.Model):
                 "initial_stddev": self.initial_stddev,
                 "d_rounds": self.d_rounds,
                 "g_rounds": self.g_rounds,
+                "shared_noise": self.shared_noise,
                 "d_gp_coe": self.d_gp_coe,
                 "attr_d_gp_coe": self.attr_d_gp_coe,
                 "g_attr_d_coe": self.g_attr_d_coe,

@@ -248,3 +248,17 @@ def test_empty_specs_are_rejected():
             [Output("DISCRETE", 2, is_gen_flag=True)], ATTRIBUTE_OUTPUTS,
             max_sequence_len=4, sample_len=2,
         )
+
+
+@pytest.mark.parametrize("d_rounds, g_rounds", [(1, 1), (2, 3)])
+def test_shared_noise_trains_with_the_same_step_counts(d_rounds, g_rounds):
+    model = tiny_model(shared_noise=True, d_rounds=d_rounds, g_rounds=g_rounds)
+    model.compile()
+    before = [np.array(v) for v in model.generator_trainable_variables]
+    history = _fit(model, tiny_dataset(n=8))
+    assert int(model.d_optimizer.iterations) == 2 * d_rounds
+    assert int(model.g_optimizer.iterations) == 2 * g_rounds
+    assert set(history.history) == LOSS_NAMES
+    after = model.generator_trainable_variables
+    # The recorded forward pass gives the generator real gradients.
+    assert all(not np.allclose(b, np.asarray(a)) for b, a in zip(before, after))

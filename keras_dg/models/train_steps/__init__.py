@@ -7,7 +7,9 @@ Each module holds the backend's gradient machinery (tapes, `jax.grad`,
 import importlib
 
 _MODULES = {
+    "jax": "keras_dg.models.train_steps.jax",
     "tensorflow": "keras_dg.models.train_steps.tensorflow",
+    "torch": "keras_dg.models.train_steps.torch",
 }
 
 

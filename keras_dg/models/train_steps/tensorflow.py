@@ -5,9 +5,12 @@ Everything TensorFlow-specific about training lives here: the gradient tapes
 the backend-neutral pieces: batch unpacking and encoding, noise, the
 generator forward, packing, and the loss terms (`keras_dg.models.losses`).
 
-One batch: `d_rounds` critic rounds, each with fresh fakes (the main critic
-and, with `aux_disc`, the attribute critic, each with its own alpha), then
-`g_rounds` generator rounds, each with fresh fakes (ALGORITHM §6).
+One batch: `d_rounds` critic rounds (the main critic and, with `aux_disc`,
+the attribute critic, each with its own alpha), then `g_rounds` generator
+rounds (ALGORITHM §6). By default every round draws fresh noise. With the
+model's `shared_noise`, one draw per batch serves every round, as in the
+original; the generator's forward pass for the critic rounds is then
+recorded once and reused by the first generator round.
 """
 
 import keras
@@ -45,60 +48,76 @@ def _critic_round(critic, optimizer, real, fake, penalty_weight, seed):
     return terms
 
 
-def train_step(model, data):
-    features, attributes, gen_flag = model.unpack_batch(data)
-    real_features, real_attributes = model.encode(
-        features, attributes, gen_flag
+def _critic_rounds(model, real, fake_features, fake_attributes):
+    """One round of the main critic and, with `aux_disc`, the aux critic."""
+    fake_features = ops.stop_gradient(fake_features)
+    fake_attributes = ops.stop_gradient(fake_attributes)
+    terms = _critic_round(
+        model.critic,
+        model.d_optimizer,
+        real["critic"],
+        model.critic.pack_inputs([fake_features, fake_attributes]),
+        model.d_gp_coe,
+        model.seed_generator,
     )
-    real_features, real_attributes = model.pack_real(
-        real_features, real_attributes
-    )
-    num_rows = ops.shape(real_features)[0]
-    real = model.critic.pack_inputs([real_features, real_attributes])
+    model.update_trackers("d_loss", terms)
     if model.aux_disc:
-        real_attr = model.attribute_critic.pack_inputs(real_attributes)
-
-    for _ in range(model.d_rounds):
-        fake_features, fake_attributes, _, _ = model.generate_internal(
-            model.sample_noise(num_rows), training=True
-        )
-        fake_features = ops.stop_gradient(fake_features)
-        fake_attributes = ops.stop_gradient(fake_attributes)
-        fake = model.critic.pack_inputs([fake_features, fake_attributes])
         terms = _critic_round(
-            model.critic, model.d_optimizer, real, fake, model.d_gp_coe,
+            model.attribute_critic,
+            model.attr_d_optimizer,
+            real["attribute_critic"],
+            model.attribute_critic.pack_inputs(fake_attributes),
+            model.attr_d_gp_coe,
             model.seed_generator,
         )
-        model.update_trackers("d_loss", terms)
-        if model.aux_disc:
-            terms = _critic_round(
-                model.attribute_critic,
-                model.attr_d_optimizer,
-                real_attr,
-                model.attribute_critic.pack_inputs(fake_attributes),
-                model.attr_d_gp_coe,
-                model.seed_generator,
-            )
-            model.update_trackers("attr_d_loss", terms)
+        model.update_trackers("attr_d_loss", terms)
 
-    for _ in range(model.g_rounds):
+
+def _fakes(model, noise):
+    features, attributes, _, _ = model.generate_internal(noise, training=True)
+    return features, attributes
+
+
+def _apply_generator_loss(model, tape, terms):
+    variables = model.generator_trainable_variables
+    model.g_optimizer.apply(tape.gradient(terms["loss"], variables), variables)
+    model.update_trackers("g_loss", terms)
+
+
+def _generator_round(model, noise):
+    with tf.GradientTape() as tape:
+        terms = model.generator_loss_terms(*_fakes(model, noise))
+    _apply_generator_loss(model, tape, terms)
+
+
+def train_step(model, data):
+    features, attributes, gen_flag = model.unpack_batch(data)
+    real_features, real_attributes = model.pack_real(
+        *model.encode(features, attributes, gen_flag)
+    )
+    num_rows = ops.shape(real_features)[0]
+    real = {"critic": model.critic.pack_inputs([real_features, real_attributes])}
+    if model.aux_disc:
+        real["attribute_critic"] = model.attribute_critic.pack_inputs(
+            real_attributes
+        )
+
+    if model.shared_noise:
         noise = model.sample_noise(num_rows)
         with tf.GradientTape() as tape:
-            fake_features, fake_attributes, _, _ = model.generate_internal(
-                noise, training=True
-            )
-            g_loss_d = -ops.mean(
-                model.critic([fake_features, fake_attributes])
-            )
-            terms = {"loss": g_loss_d, "d": g_loss_d}
-            if model.aux_disc:
-                g_loss_attr_d = -ops.mean(
-                    model.attribute_critic(fake_attributes)
-                )
-                terms["attr_d"] = g_loss_attr_d
-                terms["loss"] = g_loss_d + model.g_attr_d_coe * g_loss_attr_d
-        variables = model.generator_trainable_variables
-        model.g_optimizer.apply(tape.gradient(terms["loss"], variables), variables)
-        model.update_trackers("g_loss", terms)
+            fake_features, fake_attributes = _fakes(model, noise)
+            with tape.stop_recording():
+                for _ in range(model.d_rounds):
+                    _critic_rounds(model, real, fake_features, fake_attributes)
+            terms = model.generator_loss_terms(fake_features, fake_attributes)
+        _apply_generator_loss(model, tape, terms)
+        for _ in range(model.g_rounds - 1):
+            _generator_round(model, noise)
+    else:
+        for _ in range(model.d_rounds):
+            fakes = _fakes(model, model.sample_noise(num_rows))
+            _critic_rounds(model, real, *fakes)
+        for _ in range(model.g_rounds):
+            _generator_round(model, model.sample_noise(num_rows))
 
     return {m.name: m.result() for m in model.metrics}

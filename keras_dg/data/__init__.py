@@ -1,0 +1,14 @@
+"""Data in and out: the original format, tables, and the built-in dataset."""
+
+from keras_dg.data.flights import load_flights
+from keras_dg.data.flights import load_flights_table
+from keras_dg.data.original_format import dumps_outputs
+from keras_dg.data.original_format import load_dg
+from keras_dg.data.original_format import save_dg
+from keras_dg.data.restricted_unpickler import RestrictedUnpickler
+from keras_dg.data.restricted_unpickler import UnsafePickleError
+from keras_dg.data.restricted_unpickler import load_outputs
+from keras_dg.data.table_transformer import TableTransformer
+from keras_dg.data.tables import from_arrays
+from keras_dg.data.tables import from_dataframe
+from keras_dg.data.tables import from_wide_dataframe

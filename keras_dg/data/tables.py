@@ -1,0 +1,661 @@
+"""Tables in: long tables, wide tables and ragged arrays.
+
+Each function infers the `Output` specs from the data, builds a
+`TimeSeriesDataset` and returns it with the fitted `TableTransformer` that
+turns generated data back into a table of the same form.
+
+Inference:
+- numeric columns -> continuous, scaled by the column's global min/max to
+  [0, 1] (`normalization="ZERO_ONE"`) or [-1, 1] (`"MINUSONE_ONE"`), after
+  `log1p` for the columns listed in `log1p` (as the paper did for page
+  views); a constant column is an error.
+- strings, categoricals, booleans, and numeric columns listed in `discrete`
+  -> discrete, one-hot over the sorted distinct values (a categorical's
+  declared categories; `[False, True]` for booleans); a column with a
+  single category is an error.
+- lengths come from the data. `max_sequence_len`, when not given, is the
+  smallest multiple of `sample_len` (default 1) that holds the longest
+  series; when given it must be a multiple of `sample_len`, and longer
+  series raise an error naming them unless `truncate=True` (keep their
+  first `max_sequence_len` steps). Shorter series are zero-padded and the
+  gen flag marks their active steps.
+
+Missing values follow `missing` (`"raise"`, `"interpolate"` or `"drop"`),
+described in `keras_dg.data.table_transformer`.
+"""
+
+import numpy as np
+import pandas as pd
+from pandas.api import types as pdt
+
+from keras_dg.data.table_transformer import MISSING_POLICIES
+from keras_dg.data.table_transformer import TableTransformer
+from keras_dg.data.table_transformer import _check_name
+from keras_dg.data.table_transformer import _py
+from keras_dg.data.table_transformer import _shown
+from keras_dg.data.table_transformer import check_columns
+from keras_dg.data.table_transformer import fit_time_grid
+from keras_dg.data.table_transformer import prepare_long
+from keras_dg.data.table_transformer import prepare_wide
+from keras_dg.data.table_transformer import resolve_lengths
+from keras_dg.specs import Normalization
+
+_JSON_SCALARS = (str, int, float, bool)
+
+
+# --- Argument checks --------------------------------------------------------------
+
+
+def _names(value, argument):
+    if value is None:
+        return []
+    if isinstance(value, (str, int, np.integer)) and not isinstance(
+        value, bool
+    ):
+        value = [value]
+    try:
+        names = [_check_name(v, argument) for v in value]
+    except TypeError:
+        raise ValueError(
+            f"`{argument}` must be a column name or a list of column names. "
+            f"Received: {value!r}"
+        ) from None
+    duplicates = sorted({str(n) for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ValueError(f"`{argument}` lists {duplicates} more than once.")
+    return names
+
+
+def _check_dataframe(df):
+    if not isinstance(df, pd.DataFrame):
+        raise ValueError(
+            f"`df` must be a pandas DataFrame. Received: {type(df).__name__}"
+        )
+    if len(df) == 0:
+        raise ValueError("`df` is empty: expected at least one row.")
+    if df.columns.has_duplicates:
+        duplicates = df.columns[df.columns.duplicated()].unique()
+        raise ValueError(f"`df` has duplicate column names {_shown(duplicates)}.")
+
+
+def _check_missing(missing):
+    if missing not in MISSING_POLICIES:
+        raise ValueError(
+            f"`missing` must be one of {MISSING_POLICIES}. Received: "
+            f"missing={missing!r}"
+        )
+
+
+def _check_subset(names, allowed, argument):
+    unknown = [n for n in names if n not in allowed]
+    if unknown:
+        raise ValueError(
+            f"`{argument}` names {_shown(unknown)}, which are not among the "
+            f"feature and attribute columns {_shown(allowed, 30)}."
+        )
+
+
+def _normalization(value, argument):
+    raw = getattr(value, "value", value)
+    if isinstance(raw, str):
+        for member in Normalization:
+            if raw.upper() == member.value:
+                return member.value
+    raise ValueError(
+        f"`{argument}` must be 'ZERO_ONE' or 'MINUSONE_ONE'. Received: "
+        f"{value!r}"
+    )
+
+
+def _normalizations(normalization, continuous):
+    """Column -> normalization, from one value or a dict per column."""
+    if isinstance(normalization, dict):
+        _check_subset(list(normalization), continuous, "normalization")
+        out = {name: "ZERO_ONE" for name in continuous}
+        for name, value in normalization.items():
+            out[name] = _normalization(value, f"normalization[{name!r}]")
+        return out
+    value = _normalization(normalization, "normalization")
+    return {name: value for name in continuous}
+
+
+# --- Inference -----------------------------------------------------------------------
+
+
+def _infer_kind(dtype, name, discrete):
+    if name in discrete:
+        return "discrete"
+    if (
+        isinstance(dtype, pd.CategoricalDtype)
+        or pdt.is_bool_dtype(dtype)
+        or pdt.is_string_dtype(dtype)
+        or pdt.is_object_dtype(dtype)
+    ):
+        return "discrete"
+    if pdt.is_numeric_dtype(dtype):
+        return "continuous"
+    raise ValueError(
+        f"Column {name!r} has dtype {dtype}, which cannot be encoded: use "
+        "numbers (continuous) or strings, categoricals or booleans "
+        "(discrete). Convert datetimes to numbers first."
+    )
+
+
+def _dtype_name(dtype):
+    return "category" if isinstance(dtype, pd.CategoricalDtype) else str(dtype)
+
+
+def _categories(dtype, values, name, role):
+    ordered = False
+    if isinstance(dtype, pd.CategoricalDtype):
+        categories = list(dtype.categories)
+        ordered = bool(dtype.ordered)
+    elif pdt.is_bool_dtype(dtype):
+        categories = [False, True]
+    else:
+        present = pd.Series(np.asarray(values, dtype=object)).dropna()
+        categories = list(pd.unique(present))
+        try:
+            categories = sorted(categories)
+        except TypeError:
+            categories = sorted(categories, key=lambda v: (type(v).__name__, str(v)))
+    categories = [_py(c) for c in categories]
+    bad = [c for c in categories if not isinstance(c, _JSON_SCALARS)]
+    if bad:
+        raise ValueError(
+            f"Discrete {role} column {name!r} has categories {_shown(bad)} of "
+            f"type {type(bad[0]).__name__}; only strings, numbers and "
+            "booleans can be categories."
+        )
+    if len(categories) < 2:
+        raise ValueError(
+            f"Discrete {role} column {name!r} has a single category "
+            f"{_shown(categories)}; a discrete column needs at least two "
+            "values. Drop the column (it carries no information)."
+        )
+    return categories, ordered
+
+
+def _fit_spec(name, kind, dtype, values, normalization, log1p, role):
+    spec = {"name": name, "kind": kind, "dtype": _dtype_name(dtype)}
+    if kind == "discrete":
+        categories, ordered = _categories(dtype, values, name, role)
+        spec.update(categories=categories, ordered=ordered)
+        return spec
+    x = np.asarray(values, dtype="float64")
+    if log1p:
+        bad = ~(x > -1)
+        if bad.any():
+            raise ValueError(
+                f"Column {name!r} is listed in `log1p`, which needs values "
+                f"> -1, but it holds {_shown(x[bad])}."
+            )
+        x = np.log1p(x)
+    low, high = float(np.min(x)), float(np.max(x))
+    if not high > low:
+        raise ValueError(
+            f"Continuous {role} column {name!r} is constant (every value is "
+            f"{_py(np.min(values))!r}); it cannot be scaled and carries no "
+            "information. Drop it."
+        )
+    spec.update(
+        normalization=normalization[name], min=low, max=high,
+        log1p=bool(log1p),
+    )
+    return spec
+
+
+def _fit(rows, dtypes, features, attributes, *, kinds, normalization, log1p,
+         max_sequence_len, sample_len, truncate):
+    """Specs from prepared rows: lengths, then each column's encoding."""
+    max_sequence_len, sample_len = resolve_lengths(
+        rows.lengths, rows.series_labels, max_sequence_len, sample_len,
+        truncate,
+    )
+    keep = rows.row_step < max_sequence_len
+    feature_specs = []
+    for name in features:
+        values = rows.features[name]
+        values = values[keep] if isinstance(values, np.ndarray) else (
+            values[keep].reset_index(drop=True)
+        )
+        feature_specs.append(
+            _fit_spec(name, kinds[name], dtypes[name], values, normalization,
+                      name in log1p, "feature")
+        )
+    attribute_specs = [
+        _fit_spec(name, kinds[name], dtypes[name], rows.attributes[name],
+                  normalization, name in log1p, "attribute")
+        for name in attributes
+    ]
+    return feature_specs, attribute_specs, max_sequence_len, sample_len, keep
+
+
+def _check_options(kinds, normalization, log1p, discrete, names):
+    _check_subset(discrete, names, "discrete")
+    _check_subset(log1p, names, "log1p")
+    not_continuous = [n for n in log1p if kinds[n] != "continuous"]
+    if not_continuous:
+        raise ValueError(
+            f"`log1p` lists {_shown(not_continuous)}, which are discrete; "
+            "log1p applies to numeric (continuous) columns only."
+        )
+    continuous = [n for n in names if kinds[n] == "continuous"]
+    if isinstance(normalization, dict):
+        _check_subset(list(normalization), names, "normalization")
+        discrete_keys = [n for n in normalization if kinds[n] != "continuous"]
+        if discrete_keys:
+            raise ValueError(
+                f"`normalization` lists {_shown(discrete_keys)}, which are "
+                "discrete; only continuous columns are normalized."
+            )
+    return _normalizations(normalization, continuous)
+
+
+# --- Public API -----------------------------------------------------------------------
+
+
+def from_dataframe(
+    df,
+    example_id,
+    time=None,
+    features=None,
+    attributes=(),
+    *,
+    max_sequence_len=None,
+    sample_len=None,
+    normalization="ZERO_ONE",
+    log1p=(),
+    discrete=(),
+    missing="raise",
+    truncate=False,
+):
+    """Builds a dataset from a long table: one row per series and step.
+
+    Rows may come in any order and series may have any length: rows are
+    grouped by `example_id` (series ordered by sorted id) and ordered by
+    `time` within each series (by row order when `time` is `None`).
+    Attribute columns must be constant within a series.
+
+    Args:
+        df: pandas DataFrame.
+        example_id: str or int. The column naming the series of each row.
+        time: str, int or `None`. The column ordering the steps (numbers,
+            datetimes or timedeltas; one row per series and time). Defaults
+            to `None`.
+        features: list of column names, or `None` for every column other
+            than `example_id`, `time` and `attributes`. Defaults to `None`.
+        attributes: list of column names of per-series metadata. Defaults
+            to `()`.
+        max_sequence_len: int or `None`. The padded length T. Defaults to
+            the smallest multiple of `sample_len` holding the longest series.
+        sample_len: int or `None`. Steps per generator cell; must divide T.
+            Defaults to 1.
+        normalization: `"ZERO_ONE"`, `"MINUSONE_ONE"`, or a dict from
+            continuous column to one of them (others `"ZERO_ONE"`). Defaults
+            to `"ZERO_ONE"`.
+        log1p: list of numeric columns to transform with `log1p` before
+            scaling (values must be > -1). Defaults to `()`.
+        discrete: list of numeric columns to encode one-hot rather than
+            scaled. Defaults to `()`.
+        missing: `"raise"`, `"interpolate"` or `"drop"`; see
+            `keras_dg.data.table_transformer`. Defaults to `"raise"`.
+        truncate: bool. Keep the first T steps of longer series instead of
+            raising. Defaults to `False`.
+
+    Returns:
+        `(TimeSeriesDataset, TableTransformer)`.
+
+    Example:
+
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({
+    ...     "host": ["a", "a", "a", "b", "b"], "minute": [0, 1, 2, 0, 1],
+    ...     "cpu": [0.5, 0.7, 0.2, 0.1, 0.9], "os": ["linux"] * 3 + ["bsd"] * 2})
+    >>> ds, tt = from_dataframe(df, "host", "minute", ["cpu"], ["os"],
+    ...                         sample_len=2)
+    >>> ds.features.shape, ds.lengths.tolist()
+    ((2, 4, 1), [3, 2])
+    """
+    _check_dataframe(df)
+    example_id = _check_name(example_id, "example_id")
+    if time is not None:
+        time = _check_name(time, "time")
+    attributes = _names(attributes, "attributes")
+    keys = [example_id] + ([time] if time is not None else [])
+    if time == example_id:
+        raise ValueError("`time` and `example_id` must be different columns.")
+    check_columns(df, keys, "example_id/time")
+    check_columns(df, attributes, "attributes")
+    if features is None:
+        features = [c for c in df.columns if c not in keys + attributes]
+        if not features:
+            raise ValueError(
+                "`df` has no column left for `features` after `example_id`, "
+                "`time` and `attributes`."
+            )
+    features = _names(features, "features")
+    if not features:
+        raise ValueError("`features` must list at least one column.")
+    check_columns(df, features, "features")
+    _check_roles(features, attributes, keys)
+    _check_missing(missing)
+    log1p, discrete = _names(log1p, "log1p"), _names(discrete, "discrete")
+    names = features + attributes
+    _check_subset(discrete, names, "discrete")
+    kinds = {n: _infer_kind(df[n].dtype, n, discrete) for n in names}
+    norms = _check_options(kinds, normalization, log1p, discrete, names)
+    rows = prepare_long(df, example_id, time, kinds, features, attributes,
+                        missing)
+    dtypes = {n: df[n].dtype for n in names}
+    feature_specs, attribute_specs, t, s, keep = _fit(
+        rows, dtypes, features, attributes, kinds=kinds, normalization=norms,
+        log1p=log1p, max_sequence_len=max_sequence_len,
+        sample_len=sample_len, truncate=truncate,
+    )
+    grid = None
+    if time is not None:
+        kind = (
+            "datetime" if pdt.is_datetime64_any_dtype(df[time].dtype)
+            else "timedelta" if pdt.is_timedelta64_dtype(df[time].dtype)
+            else "numeric"
+        )
+        grid = fit_time_grid(rows, kind, df[time].dtype, keep)
+    used = set(keys + names)
+    transformer = TableTransformer(
+        layout="long",
+        features=feature_specs,
+        attributes=attribute_specs,
+        max_sequence_len=t,
+        sample_len=s,
+        example_id=example_id,
+        time=time,
+        time_grid=grid,
+        column_order=[_py(c) for c in df.columns if c in used],
+        missing=missing,
+        truncate=truncate,
+    )
+    return transformer.encode_rows(rows), transformer
+
+
+def _check_roles(features, attributes, keys):
+    both = [c for c in features if c in attributes]
+    if both:
+        raise ValueError(
+            f"Columns {_shown(both)} are listed in both `features` and "
+            "`attributes`."
+        )
+    clash = [c for c in features + attributes if c in keys]
+    if clash:
+        raise ValueError(
+            f"Columns {_shown(clash)} are the `example_id`/`time` column and "
+            "cannot also be features or attributes."
+        )
+
+
+def from_wide_dataframe(
+    df,
+    features,
+    attributes=(),
+    *,
+    example_id=None,
+    max_sequence_len=None,
+    sample_len=None,
+    normalization="ZERO_ONE",
+    log1p=(),
+    discrete=(),
+    missing="raise",
+    truncate=False,
+):
+    """Builds a dataset from a wide table: one row per series, one column
+    per time step.
+
+    Missing values at the end of a row mark a shorter series; missing
+    values before a row's last value follow `missing` (a wide table's
+    attributes cannot be interpolated).
+
+    Args:
+        df: pandas DataFrame.
+        features: list of the step columns of the single feature (named
+            `"value"`), in time order, or a dict from feature name to its
+            list of step columns (every feature with as many columns).
+        attributes: list of column names of per-series metadata. Defaults
+            to `()`.
+        example_id: str, int or `None`. An id column, which
+            `inverse_transform` fills with 0..n-1. Defaults to `None`.
+        max_sequence_len, sample_len, normalization, log1p, discrete,
+            missing, truncate: as in `from_dataframe`; `log1p`, `discrete`
+            and `normalization` name features by their feature name.
+
+    Returns:
+        `(TimeSeriesDataset, TableTransformer)`; the transformer's
+        `inverse_transform` returns a wide table with the same step columns.
+
+    Example:
+
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"page": ["x", "y"], "d1": [3, 4], "d2": [5, None],
+    ...                    "lang": ["en", "de"]})
+    >>> ds, tt = from_wide_dataframe(df, ["d1", "d2"], ["lang"])
+    >>> ds.lengths.tolist()
+    [2, 1]
+    """
+    _check_dataframe(df)
+    if isinstance(features, dict):
+        feature_columns = {
+            _check_name(name, "features"): _names(cols, f"features[{name!r}]")
+            for name, cols in features.items()
+        }
+    else:
+        feature_columns = {"value": _names(features, "features")}
+    if not feature_columns or not all(feature_columns.values()):
+        raise ValueError(
+            "`features` must list at least one step column per feature. "
+            f"Received: {features!r}"
+        )
+    attributes = _names(attributes, "attributes")
+    keys = []
+    if example_id is not None:
+        keys = [_check_name(example_id, "example_id")]
+        check_columns(df, keys, "example_id")
+    for name, cols in feature_columns.items():
+        check_columns(df, cols, f"features[{name!r}]")
+    check_columns(df, attributes, "attributes")
+    step_columns = [c for cols in feature_columns.values() for c in cols]
+    repeated = sorted({str(c) for c in step_columns if step_columns.count(c) > 1})
+    if repeated:
+        raise ValueError(
+            f"Step columns {repeated} belong to more than one feature."
+        )
+    _check_roles(step_columns, attributes, keys)
+    names = list(feature_columns) + attributes
+    clash = [n for n in feature_columns if n in attributes]
+    if clash:
+        raise ValueError(
+            f"Feature names {_shown(clash)} are also attribute columns."
+        )
+    _check_missing(missing)
+    log1p, discrete = _names(log1p, "log1p"), _names(discrete, "discrete")
+    _check_subset(discrete, names, "discrete")
+    dtypes, column_dtypes, kinds = {}, {}, {}
+    for name, cols in feature_columns.items():
+        used = [c for c in cols if df[c].notna().any()] or cols
+        kind_of = {
+            c: _infer_kind(df[c].dtype, name, discrete) for c in used
+        }
+        kinds[name] = (
+            "discrete" if "discrete" in kind_of.values() else "continuous"
+        )
+        first = next(
+            (c for c in used if kind_of[c] == kinds[name]), used[0]
+        )
+        dtypes[name] = df[first].dtype
+        column_dtypes[name] = [
+            _dtype_name(df[c].dtype)
+            if df[c].notna().any() or kinds[name] == "continuous"
+            else _dtype_name(dtypes[name])
+            for c in cols
+        ]
+    for name in attributes:
+        kinds[name] = _infer_kind(df[name].dtype, name, discrete)
+        dtypes[name] = df[name].dtype
+    norms = _check_options(kinds, normalization, log1p, discrete, names)
+    rows = prepare_wide(df, feature_columns, attributes, kinds, missing)
+    feature_specs, attribute_specs, t, s, _ = _fit(
+        rows, dtypes, list(feature_columns), attributes, kinds=kinds,
+        normalization=norms, log1p=log1p, max_sequence_len=max_sequence_len,
+        sample_len=sample_len, truncate=truncate,
+    )
+    for spec in feature_specs:
+        spec["columns"] = feature_columns[spec["name"]]
+        spec["column_dtypes"] = column_dtypes[spec["name"]]
+    used = set(keys + attributes + step_columns)
+    transformer = TableTransformer(
+        layout="wide",
+        features=feature_specs,
+        attributes=attribute_specs,
+        max_sequence_len=t,
+        sample_len=s,
+        example_id=keys[0] if keys else None,
+        column_order=[_py(c) for c in df.columns if c in used],
+        missing=missing,
+        truncate=truncate,
+    )
+    return transformer.encode_rows(rows), transformer
+
+
+def from_arrays(
+    features,
+    attributes=None,
+    *,
+    feature_names=None,
+    attribute_names=None,
+    **kwargs,
+):
+    """Builds a dataset from ragged arrays: one [t_i, F] array per series.
+
+    The arrays become a long table with columns `example_id` (0..n-1),
+    `step` (0..t_i-1), the features and the attributes, passed to
+    `from_dataframe`; numeric arrays give continuous columns (list integer
+    codes in `discrete=`), object arrays of strings discrete ones.
+
+    Args:
+        features: list of arrays [t_i, F] (or [t_i] for F=1), or one array
+            [N, T, F].
+        attributes: array [N, A] (or [N]), a DataFrame with N rows, or
+            `None`. Defaults to `None`.
+        feature_names: list of F names. Defaults to `feature_0`, ...
+        attribute_names: list of A names (ignored for a DataFrame).
+            Defaults to `attribute_0`, ...
+        **kwargs: `max_sequence_len`, `sample_len`, `normalization`,
+            `log1p`, `discrete`, `missing`, `truncate`, as in
+            `from_dataframe`.
+
+    Returns:
+        `(TimeSeriesDataset, TableTransformer)`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> ds, tt = from_arrays([np.arange(3.0), np.arange(5.0)],
+    ...                      attributes=np.array([["a"], ["b"]], dtype=object))
+    >>> ds.features.shape
+    (2, 5, 1)
+    """
+    if isinstance(features, np.ndarray) and features.ndim == 3:
+        features = list(features)
+    if isinstance(features, (np.ndarray, pd.DataFrame, str)) or not hasattr(
+        features, "__iter__"
+    ):
+        raise ValueError(
+            "`features` must be a list of arrays [t_i, F] (or one array "
+            f"[N, T, F]). Received: {type(features).__name__}"
+        )
+    arrays = []
+    for i, array in enumerate(features):
+        array = np.asarray(array)
+        if array.ndim == 1:
+            array = array[:, None]
+        if array.ndim != 2 or array.shape[0] == 0:
+            raise ValueError(
+                f"`features[{i}]` must be an array [t_i, F] with t_i >= 1. "
+                f"Received shape {array.shape}."
+            )
+        if arrays and array.shape[1] != arrays[0].shape[1]:
+            raise ValueError(
+                f"`features[{i}]` has {array.shape[1]} columns but "
+                f"`features[0]` has {arrays[0].shape[1]}."
+            )
+        arrays.append(array)
+    if not arrays:
+        raise ValueError("`features` is empty: expected at least one series.")
+    n, f = len(arrays), arrays[0].shape[1]
+    if feature_names is None:
+        feature_names = [f"feature_{j}" for j in range(f)]
+    feature_names = _names(feature_names, "feature_names")
+    if len(feature_names) != f:
+        raise ValueError(
+            f"`feature_names` must hold {f} names. Received: {feature_names}"
+        )
+    reserved = [c for c in feature_names if c in ("example_id", "step")]
+    if reserved:
+        raise ValueError(
+            f"`feature_names` {reserved} clash with the reserved "
+            "'example_id'/'step' columns."
+        )
+    lengths = [len(a) for a in arrays]
+    stacked = np.concatenate(arrays, axis=0)
+    columns = {
+        "example_id": np.repeat(np.arange(n), lengths),
+        "step": np.concatenate([np.arange(t) for t in lengths]),
+    }
+    for j, name in enumerate(feature_names):
+        columns[name] = stacked[:, j]
+    table = pd.DataFrame(columns)
+    attribute_columns = []
+    if attributes is not None:
+        if isinstance(attributes, pd.DataFrame):
+            attribute_table = attributes.reset_index(drop=True)
+        else:
+            values = np.asarray(attributes)
+            if values.ndim == 1:
+                values = values[:, None]
+            if values.ndim != 2:
+                raise ValueError(
+                    "`attributes` must be an array [N, A] or a DataFrame. "
+                    f"Received shape {values.shape}."
+                )
+            if attribute_names is None:
+                attribute_names = [
+                    f"attribute_{j}" for j in range(values.shape[1])
+                ]
+            attribute_names = _names(attribute_names, "attribute_names")
+            if len(attribute_names) != values.shape[1]:
+                raise ValueError(
+                    f"`attribute_names` must hold {values.shape[1]} names. "
+                    f"Received: {attribute_names}"
+                )
+            attribute_table = pd.DataFrame(
+                {name: values[:, j] for j, name in enumerate(attribute_names)}
+            )
+            attribute_table = attribute_table.infer_objects()
+        if len(attribute_table) != n:
+            raise ValueError(
+                f"`attributes` has {len(attribute_table)} rows but "
+                f"`features` holds {n} series; they must match."
+            )
+        attribute_columns = list(attribute_table.columns)
+        clash = [c for c in attribute_columns if c in table.columns]
+        if clash:
+            raise ValueError(
+                f"Attribute names {_shown(clash)} clash with feature names "
+                "or the reserved 'example_id'/'step' columns."
+            )
+        repeated = attribute_table.iloc[table["example_id"].to_numpy()]
+        table = pd.concat(
+            [table, repeated.reset_index(drop=True)], axis=1
+        )
+    return from_dataframe(
+        table, "example_id", "step", feature_names, attribute_columns,
+        **kwargs,
+    )

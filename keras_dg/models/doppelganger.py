@@ -98,6 +98,10 @@ class DoppelGANger(keras.Model):
         attribute_latent_dim: int. Attribute noise width. Defaults to 5.
         feature_latent_dim: int. Per-step feature noise width. Defaults to 5.
         seed: int or None. Seed of the training noise. Defaults to None.
+        transformer: optional `keras_dg.data.TableTransformer` (or its
+            serialized config) that maps tables to this model's encoding;
+            stored in the `.keras` file so `generate_dataframe` returns
+            tables in real units after a reload. Defaults to None.
         **kwargs: standard `keras.Model` arguments (`name`, ...).
 
     Example:
@@ -157,6 +161,7 @@ class DoppelGANger(keras.Model):
         attribute_latent_dim=5,
         feature_latent_dim=5,
         seed=None,
+        transformer=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -234,6 +239,7 @@ class DoppelGANger(keras.Model):
         self.attribute_latent_dim = attribute_latent_dim
         self.feature_latent_dim = feature_latent_dim
         self.seed = seed
+        self.transformer = _deserialize_transformer(transformer)
 
         self.num_steps = max_sequence_len // sample_len
         self.addi_outputs = (
@@ -742,6 +748,22 @@ class DoppelGANger(keras.Model):
             given_attributes=attributes,
         )
 
+    def generate_dataframe(
+        self, n=None, attributes=None, seed=None, batch_size=1000
+    ):
+        """`generate`, turned into a pandas DataFrame in real units by the
+        model's `transformer` (see `keras_dg.data.TableTransformer`)."""
+        if self.transformer is None:
+            raise ValueError(
+                "This model has no `transformer`: build the data with "
+                "keras_dg.data.from_dataframe and pass its transformer to "
+                "DoppelGANger(..., transformer=...), or use `generate`."
+            )
+        return self.transformer.inverse_transform(
+            self.generate(n, attributes=attributes, seed=seed,
+                          batch_size=batch_size)
+        )
+
     def _check_given_attributes(self, attributes, n):
         attributes = np.asarray(attributes, dtype="float32")
         if attributes.ndim != 2 or attributes.shape[1] != (
@@ -835,9 +857,25 @@ class DoppelGANger(keras.Model):
                 "attribute_latent_dim": self.attribute_latent_dim,
                 "feature_latent_dim": self.feature_latent_dim,
                 "seed": self.seed,
+                "transformer": (
+                    None
+                    if self.transformer is None
+                    else keras.saving.serialize_keras_object(self.transformer)
+                ),
             }
         )
         return config
+
+
+def _deserialize_transformer(transformer):
+    if transformer is None or not isinstance(transformer, dict):
+        return transformer
+    # Registers TableTransformer (and imports pandas) only when needed.
+    from keras_dg.data import TableTransformer
+
+    if "class_name" in transformer:
+        return keras.saving.deserialize_keras_object(transformer)
+    return TableTransformer.from_config(transformer)
 
 
 def _finish(values, outputs):

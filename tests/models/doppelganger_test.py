@@ -262,3 +262,35 @@ def test_shared_noise_trains_with_the_same_step_counts(d_rounds, g_rounds):
     after = model.generator_trainable_variables
     # The recorded forward pass gives the generator real gradients.
     assert all(not np.allclose(b, np.asarray(a)) for b, a in zip(before, after))
+
+
+def test_transformer_is_saved_with_the_model(tmp_path):
+    pd = pytest.importorskip("pandas")
+    from keras_dg.data import from_dataframe
+
+    rng = np.random.default_rng(0)
+    rows = [
+        {"id": i, "t": t, "value": float(rng.integers(0, 100)),
+         "kind": "ab"[i % 2]}
+        for i in range(6) for t in range(4)
+    ]
+    dataset, transformer = from_dataframe(
+        pd.DataFrame(rows), example_id="id", time="t", features=["value"],
+        attributes=["kind"], sample_len=2,
+    )
+    model = keras_dg.DoppelGANger(
+        dataset.feature_outputs, dataset.attribute_outputs,
+        max_sequence_len=dataset.max_sequence_len, sample_len=2,
+        transformer=transformer, **{k: v for k, v in tiny_model().get_config().items()
+                                    if k.startswith(("gen_", "disc_", "attr_disc_"))},
+    )
+    table = model.generate_dataframe(3, seed=0)
+    assert set(table.columns) >= {"id", "t", "value", "kind"}
+    assert set(table["kind"]) <= {"a", "b"}
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    reloaded = loaded.generate_dataframe(3, seed=0)
+    pd.testing.assert_frame_equal(table, reloaded)
+    with pytest.raises(ValueError, match="no `transformer`"):
+        tiny_model().generate_dataframe(2)

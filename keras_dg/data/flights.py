@@ -68,7 +68,9 @@ def _flights_file():
 
 def _positive_int(value, name, upper=None):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"`{name}` must be an integer. Received: {name}={value!r}")
+        raise ValueError(
+            f"`{name}` must be an integer. Received: {name}={value!r}"
+        )
     if value < 1 or (upper is not None and value > upper):
         bound = f"between 1 and {upper}" if upper else ">= 1"
         raise ValueError(f"`{name}` must be {bound}. Received: {name}={value}")

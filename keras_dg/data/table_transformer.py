@@ -122,7 +122,7 @@ def _restore_dtype(values, spec, dtype=None):
     return series.astype(target)
 
 
-# --- Column specs -----------------------------------------------------------------
+# --- Column specs -------------------------------------------------------------
 
 
 def _check_spec(spec, role, layout):
@@ -193,7 +193,7 @@ def _specs_to_outputs(specs):
     return outputs
 
 
-# --- Encoding and decoding one column -------------------------------------------------
+# --- Encoding and decoding one column -----------------------------------------
 
 
 def encode_column(spec, values, row_labels, clip=False):
@@ -267,10 +267,10 @@ def _finish_column(spec, values, dtype=None):
     return _restore_dtype(values, spec, dtype)
 
 
-# --- Preparing tables ---------------------------------------------------------------
+# --- Preparing tables ---------------------------------------------------------
 
 
-class PreparedRows:
+class _PreparedRows:
     """A table cut into series: per-row series index and step, cleaned
     values per column, and labels for error messages."""
 
@@ -461,7 +461,7 @@ def prepare_long(df, example_id, time, kinds, features, attributes, missing):
                 f"{_shown([labels[row - 1], labels[row]])}). Each series "
                 "needs one row per time step."
             )
-    rows = PreparedRows(
+    rows = _PreparedRows(
         [_py(u) for u in uniques], codes, steps, labels, {}, {}, times
     )
     values = {}
@@ -588,7 +588,7 @@ def prepare_wide(df, feature_columns, attributes, kinds, missing):
     row_series = np.repeat(np.arange(n), lengths)
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
     row_step = np.arange(len(row_series)) - starts[row_series]
-    rows = PreparedRows(
+    rows = _PreparedRows(
         [_py(v) for v in labels], row_series, row_step,
         labels[row_series], {}, {},
     )
@@ -655,7 +655,7 @@ def resolve_lengths(lengths, series_labels, max_sequence_len, sample_len,
     return max_sequence_len, sample_len
 
 
-# --- Time grids ------------------------------------------------------------------------
+# --- Time grids ---------------------------------------------------------------
 
 
 def fit_time_grid(rows, kind, dtype, keep):
@@ -708,7 +708,7 @@ def _grid_times(grid, steps):
     return pd.Series(grid["start"] + steps * grid["step"]).astype(grid["dtype"])
 
 
-# --- The transformer ---------------------------------------------------------------
+# --- The transformer ----------------------------------------------------------
 
 
 @keras.saving.register_keras_serializable(package="keras_dg")
@@ -808,7 +808,8 @@ class TableTransformer:
         duplicates = sorted({str(n) for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"Columns {duplicates} are listed twice.")
-        clashes = [n for n in names if n is not None and n in (example_id, time)]
+        keys = (example_id, time)
+        clashes = [n for n in names if n is not None and n in keys]
         if clashes:
             raise ValueError(
                 f"Columns {clashes} are both data columns and the "
@@ -830,7 +831,7 @@ class TableTransformer:
         self.feature_outputs = _specs_to_outputs(self.features)
         self.attribute_outputs = _specs_to_outputs(self.attributes)
 
-    # --- Properties -----------------------------------------------------------------
+    # --- Properties -----------------------------------------------------------
 
     @property
     def feature_names(self):
@@ -849,7 +850,7 @@ class TableTransformer:
             f"sample_len={self.sample_len})"
         )
 
-    # --- Encoding --------------------------------------------------------------------
+    # --- Encoding -------------------------------------------------------------
 
     def _kinds(self):
         return {s["name"]: s["kind"] for s in self.features + self.attributes}
@@ -857,7 +858,8 @@ class TableTransformer:
     def _prepare(self, df):
         if not isinstance(df, pd.DataFrame):
             raise ValueError(
-                f"`df` must be a pandas DataFrame. Received: {type(df).__name__}"
+                "`df` must be a pandas DataFrame. Received: "
+                f"{type(df).__name__}"
             )
         if self.layout == "long":
             needed = [c for c in (self.example_id, self.time) if c is not None]
@@ -937,7 +939,7 @@ class TableTransformer:
         )
         return self.encode_rows(rows, clip=clip)
 
-    # --- Decoding --------------------------------------------------------------------
+    # --- Decoding -------------------------------------------------------------
 
     def _check_data(self, dataset):
         if isinstance(dataset, TimeSeriesDataset):
@@ -1068,7 +1070,7 @@ class TableTransformer:
         table = pd.DataFrame(columns)
         return table[[c for c in self.column_order if c in table.columns]]
 
-    # --- Config -----------------------------------------------------------------------
+    # --- Config ---------------------------------------------------------------
 
     def get_config(self):
         return {
@@ -1079,7 +1081,9 @@ class TableTransformer:
             "sample_len": self.sample_len,
             "example_id": self.example_id,
             "time": self.time,
-            "time_grid": None if self.time_grid is None else dict(self.time_grid),
+            "time_grid": (
+                None if self.time_grid is None else dict(self.time_grid)
+            ),
             "column_order": list(self.column_order),
             "missing": self.missing,
             "truncate": self.truncate,
@@ -1089,7 +1093,7 @@ class TableTransformer:
     def from_config(cls, config):
         return cls(**config)
 
-    # --- Original-format datasets ------------------------------------------------------
+    # --- Original-format datasets ---------------------------------------------
 
     @classmethod
     def from_dataset(

@@ -43,7 +43,7 @@ from keras_dg.specs import Normalization
 _JSON_SCALARS = (str, int, float, bool)
 
 
-# --- Argument checks --------------------------------------------------------------
+# --- Argument checks ----------------------------------------------------------
 
 
 def _names(value, argument):
@@ -75,7 +75,9 @@ def _check_dataframe(df):
         raise ValueError("`df` is empty: expected at least one row.")
     if df.columns.has_duplicates:
         duplicates = df.columns[df.columns.duplicated()].unique()
-        raise ValueError(f"`df` has duplicate column names {_shown(duplicates)}.")
+        raise ValueError(
+            f"`df` has duplicate column names {_shown(duplicates)}."
+        )
 
 
 def _check_missing(missing):
@@ -119,7 +121,7 @@ def _normalizations(normalization, continuous):
     return {name: value for name in continuous}
 
 
-# --- Inference -----------------------------------------------------------------------
+# --- Inference ----------------------------------------------------------------
 
 
 def _infer_kind(dtype, name, discrete):
@@ -158,7 +160,9 @@ def _categories(dtype, values, name, role):
         try:
             categories = sorted(categories)
         except TypeError:
-            categories = sorted(categories, key=lambda v: (type(v).__name__, str(v)))
+            categories = sorted(
+                categories, key=lambda v: (type(v).__name__, str(v))
+            )
     categories = [_py(c) for c in categories]
     bad = [c for c in categories if not isinstance(c, _JSON_SCALARS)]
     if bad:
@@ -252,7 +256,7 @@ def _check_options(kinds, normalization, log1p, discrete, names):
     return _normalizations(normalization, continuous)
 
 
-# --- Public API -----------------------------------------------------------------------
+# --- Public API ---------------------------------------------------------------
 
 
 def from_dataframe(
@@ -311,7 +315,8 @@ def from_dataframe(
     >>> import pandas as pd
     >>> df = pd.DataFrame({
     ...     "host": ["a", "a", "a", "b", "b"], "minute": [0, 1, 2, 0, 1],
-    ...     "cpu": [0.5, 0.7, 0.2, 0.1, 0.9], "os": ["linux"] * 3 + ["bsd"] * 2})
+    ...     "cpu": [0.5, 0.7, 0.2, 0.1, 0.9],
+    ...     "os": ["linux"] * 3 + ["bsd"] * 2})
     >>> ds, tt = from_dataframe(df, "host", "minute", ["cpu"], ["os"],
     ...                         sample_len=2)
     >>> ds.features.shape, ds.lengths.tolist()
@@ -462,7 +467,9 @@ def from_wide_dataframe(
         check_columns(df, cols, f"features[{name!r}]")
     check_columns(df, attributes, "attributes")
     step_columns = [c for cols in feature_columns.values() for c in cols]
-    repeated = sorted({str(c) for c in step_columns if step_columns.count(c) > 1})
+    repeated = sorted(
+        {str(c) for c in step_columns if step_columns.count(c) > 1}
+    )
     if repeated:
         raise ValueError(
             f"Step columns {repeated} belong to more than one feature."

@@ -1,0 +1,33 @@
+"""Fidelity evaluation of synthetic time series (the paper's §5 metrics).
+
+`evaluate(real, synthetic, train=None, seed=0, metrics=None)` computes every
+metric into one JSON-able dict, `write_report` adds plots and a Markdown +
+HTML page, and `FidelityCallback` logs chosen metrics during `fit`. The
+individual metric functions are exported too.
+"""
+
+from keras_dg.evaluation.autocorrelation import autocorrelation
+from keras_dg.evaluation.autocorrelation import autocorrelation_mse
+from keras_dg.evaluation.autocorrelation import feature_autocorrelations
+from keras_dg.evaluation.discriminative import discriminative_score
+from keras_dg.evaluation.distributions import attribute_distances
+from keras_dg.evaluation.distributions import conditional_distance
+from keras_dg.evaluation.distributions import cross_correlation_distance
+from keras_dg.evaluation.distributions import cross_correlations
+from keras_dg.evaluation.distributions import js_divergence
+from keras_dg.evaluation.distributions import length_distance
+from keras_dg.evaluation.distributions import midpoint_distance
+from keras_dg.evaluation.distributions import midpoints
+from keras_dg.evaluation.downstream import default_classifiers
+from keras_dg.evaluation.downstream import default_regressors
+from keras_dg.evaluation.downstream import tstr_classification
+from keras_dg.evaluation.downstream import tstr_regression
+from keras_dg.evaluation.fidelity_callback import FidelityCallback
+from keras_dg.evaluation.memorization import membership_inference
+from keras_dg.evaluation.memorization import memorization
+from keras_dg.evaluation.memorization import nearest_distances
+from keras_dg.evaluation.metrics import GROUPS
+from keras_dg.evaluation.metrics import SCALAR_METRICS
+from keras_dg.evaluation.metrics import evaluate
+from keras_dg.evaluation.metrics import unavailable_metrics
+from keras_dg.evaluation.report import write_report

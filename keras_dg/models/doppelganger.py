@@ -97,6 +97,18 @@ class DoppelGANger(keras.Model):
             size. 5 and 200.
         attribute_latent_dim: int. Attribute noise width. Defaults to 5.
         feature_latent_dim: int. Per-step feature noise width. Defaults to 5.
+        fix_feature_network: bool. Retraining mode (ALGORITHM §7): only the
+            real-attribute generator trains; the feature and min/max
+            generators stay fixed, and the critics see zeros in place of
+            features and min/max, real and fake alike. Usually set through
+            `keras_dg.workflows.retrain_attribute_generator`. Defaults to
+            False.
+        dp_noise_multiplier: float or None. With a value, the critics train
+            with DP-SGD (per-example clipping and Gaussian noise; the
+            generator is post-processing), TensorFlow backend only; see
+            `keras_dg.privacy`. Defaults to None (no DP).
+        dp_l2_norm_clip: float. Per-example gradient clipping norm for
+            DP-SGD. Defaults to 1.0.
         seed: int or None. Seed of the training noise. Defaults to None.
         transformer: optional `keras_dg.data.TableTransformer` (or its
             serialized config) that maps tables to this model's encoding;
@@ -160,6 +172,9 @@ class DoppelGANger(keras.Model):
         attr_disc_num_units=200,
         attribute_latent_dim=5,
         feature_latent_dim=5,
+        fix_feature_network=False,
+        dp_noise_multiplier=None,
+        dp_l2_norm_clip=1.0,
         seed=None,
         transformer=None,
         **kwargs,
@@ -190,7 +205,8 @@ class DoppelGANger(keras.Model):
                     )
         check_sample_len(max_sequence_len, sample_len)
         for name in (
-            "aux_disc", "self_norm", "noise", "feed_back", "shared_noise"
+            "aux_disc", "self_norm", "noise", "feed_back", "shared_noise",
+            "fix_feature_network",
         ):
             check_bool(locals()[name], name)
         for name in (
@@ -208,6 +224,9 @@ class DoppelGANger(keras.Model):
         if not 0 <= beta1 < 1:
             raise ValueError(f"`beta1` must be in [0, 1). Received: {beta1}")
         check_one_of(initial_state, INITIAL_STATES, "initial_state")
+        if dp_noise_multiplier is not None:
+            check_non_negative_float(dp_noise_multiplier, "dp_noise_multiplier")
+        check_positive_float(dp_l2_norm_clip, "dp_l2_norm_clip")
 
         self.max_sequence_len = max_sequence_len
         self.sample_len = sample_len
@@ -238,6 +257,11 @@ class DoppelGANger(keras.Model):
         self.attr_disc_num_units = attr_disc_num_units
         self.attribute_latent_dim = attribute_latent_dim
         self.feature_latent_dim = feature_latent_dim
+        self.fix_feature_network = fix_feature_network
+        self.dp_noise_multiplier = (
+            None if dp_noise_multiplier is None else float(dp_noise_multiplier)
+        )
+        self.dp_l2_norm_clip = float(dp_l2_norm_clip)
         self.seed = seed
         self.transformer = _deserialize_transformer(transformer)
 
@@ -336,6 +360,8 @@ class DoppelGANger(keras.Model):
     @property
     def generator_trainable_variables(self):
         variables = list(self.attribute_generator.trainable_variables)
+        if self.fix_feature_network:
+            return variables
         if self.addi_generator is not None:
             variables += self.addi_generator.trainable_variables
         return variables + self.feature_generator.trainable_variables
@@ -550,6 +576,40 @@ class DoppelGANger(keras.Model):
             )
             attributes = ops.concatenate([attributes, addi], axis=-1)
         features = add_gen_flag(features, gen_flag, self.sample_len)
+        if self.fix_feature_network:
+            return self._retraining_view(features, attributes)
+        return features, attributes
+
+    def _retraining_view(self, features, attributes):
+        """What the critics see in retraining mode: zeros for the features
+        and the min/max attributes (the original's intended masks)."""
+        mask = ops.concatenate(
+            [
+                ops.ones((self.real_attribute_dim,), attributes.dtype),
+                ops.zeros((self.addi_attribute_dim,), attributes.dtype),
+            ],
+            axis=0,
+        )
+        return ops.zeros_like(features), attributes * mask
+
+    def training_fakes(self, noise):
+        """Fake (features, attributes) for the critics during training, in
+        the internal encoding (retraining masks applied)."""
+        if self.fix_feature_network:
+            # Only the attribute MLP trains; the critics see zeros for the
+            # rest, so the fixed generators need not run.
+            soft_real, _ = self.attribute_generator(
+                noise["attribute_noise"], training=True
+            )
+            batch_size = ops.shape(soft_real)[0]
+            features = ops.zeros(
+                (batch_size, self.max_sequence_len, self.internal_feature_dim)
+            )
+            addi = ops.zeros((batch_size, self.addi_attribute_dim))
+            return features, ops.concatenate([soft_real, addi], axis=-1)
+        features, attributes, _, _ = self.generate_internal(
+            noise, training=True
+        )
         return features, attributes
 
     def unpack_batch(self, data):
@@ -594,7 +654,10 @@ class DoppelGANger(keras.Model):
     def train_step(self, *args):
         # TensorFlow and PyTorch call train_step(data); JAX calls
         # train_step(state, data) and expects (logs, state) back.
-        return get_train_step(keras.config.backend())(self, *args)
+        backend = keras.config.backend()
+        if self.dp_noise_multiplier is not None:
+            backend += "_dp"
+        return get_train_step(backend)(self, *args)
 
     def generator_loss_terms(self, fake_features, fake_attributes):
         """The generator's loss on fakes: `-mean D(fake)` plus, with
@@ -710,7 +773,16 @@ class DoppelGANger(keras.Model):
 
     # --- Generation ---------------------------------------------------------
 
-    def generate(self, n=None, attributes=None, seed=None, batch_size=1000):
+    def generate(
+        self,
+        n=None,
+        attributes=None,
+        seed=None,
+        batch_size=1000,
+        fixed_attributes=None,
+        tolerance=0.05,
+        max_draws=1_000_000,
+    ):
         """Samples synthetic series.
 
         Args:
@@ -720,6 +792,22 @@ class DoppelGANger(keras.Model):
                 exactly these attributes (conditional generation).
             seed: int or None. The same seed gives the same data.
             batch_size: int. Series per forward pass. Defaults to 1000.
+            fixed_attributes: optional dict `{attribute output index: value}`
+                fixing some attributes and letting the model sample the
+                others from its learned conditional distribution. A discrete
+                value is a category index or a one-hot vector; a continuous
+                value a float (or `dim` floats) in the encoded range. Method:
+                rejection sampling of the attribute generator: draws whose
+                fixed attributes match (discrete: same category; continuous:
+                within `tolerance`) are kept, which samples the free
+                attributes exactly from the generator's conditional
+                distribution given the fixed ones; then the features are
+                generated for the kept attributes (continuous fixed values
+                set exactly).
+            tolerance: float. Match width for continuous fixed attributes,
+                in encoded units. Defaults to 0.05.
+            max_draws: int. Give up (with an error that reports the
+                acceptance rate) after this many attribute draws.
 
         Returns:
             A `TimeSeriesDataset` in the encoded space: continuous features in
@@ -728,6 +816,11 @@ class DoppelGANger(keras.Model):
             `lengths` from the generation flag.
         """
         check_positive_int(batch_size, "batch_size")
+        if attributes is not None and fixed_attributes is not None:
+            raise ValueError(
+                "Pass either `attributes` (all of them) or `fixed_attributes`"
+                " (some of them), not both."
+            )
         if attributes is not None:
             attributes = self._check_given_attributes(attributes, n)
             n = len(attributes)
@@ -739,6 +832,10 @@ class DoppelGANger(keras.Model):
             )
         n = int(n)
         rng = np.random.default_rng(seed)
+        if fixed_attributes is not None:
+            attributes = self._sample_attributes_given(
+                n, fixed_attributes, tolerance, max_draws, batch_size, rng
+            )
         inputs = self.sample_noise(n, seed=rng)
         if attributes is not None:
             inputs["attributes"] = attributes
@@ -747,6 +844,84 @@ class DoppelGANger(keras.Model):
             out["features"], out["attributes"], out["gen_flag"],
             given_attributes=attributes,
         )
+
+    def _fixed_blocks(self, fixed_attributes, tolerance):
+        """Validated `(output, start, end, target [dim])` per fixed output."""
+        if not isinstance(fixed_attributes, dict) or not fixed_attributes:
+            raise ValueError(
+                "`fixed_attributes` must be a non-empty dict {attribute "
+                f"output index: value}}. Received: {fixed_attributes!r}"
+            )
+        check_positive_float(tolerance, "tolerance")
+        slices = output_slices(self.attribute_outputs)
+        blocks = []
+        for index, value in fixed_attributes.items():
+            if isinstance(index, bool) or not isinstance(
+                index, (int, np.integer)
+            ) or not 0 <= index < len(slices):
+                raise ValueError(
+                    f"`fixed_attributes` key {index!r} is not an attribute "
+                    f"output index in 0..{len(slices) - 1}."
+                )
+            output, start, end = slices[index]
+            if output.is_discrete and np.ndim(value) == 0:
+                if isinstance(value, bool) or not isinstance(
+                    value, (int, np.integer)
+                ) or not 0 <= value < output.dim:
+                    raise ValueError(
+                        f"`fixed_attributes[{index}]` must be a category index"
+                        f" in 0..{output.dim - 1} or a one-hot vector. "
+                        f"Received: {value!r}"
+                    )
+                target = np.eye(output.dim, dtype="float32")[int(value)]
+            else:
+                target = np.asarray(value, dtype="float32").reshape(-1)
+                if target.shape != (output.dim,):
+                    raise ValueError(
+                        f"`fixed_attributes[{index}]` must have {output.dim} "
+                        f"value(s) for {output!r}. Received: {value!r}"
+                    )
+                check_attributes(target[None], [output],
+                                 f"fixed_attributes[{index}]")
+            blocks.append((output, start, end, target))
+        return blocks
+
+    def _sample_attributes_given(
+        self, n, fixed_attributes, tolerance, max_draws, batch_size, rng
+    ):
+        blocks = self._fixed_blocks(fixed_attributes, tolerance)
+        check_positive_int(max_draws, "max_draws")
+        kept, num_kept, draws = [], 0, 0
+        chunk = max(batch_size, 4 * n)
+        while num_kept < n:
+            if draws >= max_draws:
+                raise ValueError(
+                    f"Only {num_kept} of {n} attribute draws matched "
+                    f"`fixed_attributes` after {draws} draws (acceptance rate"
+                    f" {num_kept / draws:.2e}): the model rarely generates "
+                    "this combination. Raise `max_draws` or `tolerance`, or "
+                    "pass all attributes with `attributes=`."
+                )
+            noise = rng.standard_normal(
+                (chunk, self.attribute_latent_dim)
+            ).astype("float32")
+            _, hard = self.attribute_generator(noise, training=False)
+            hard = np.array(ops.convert_to_numpy(hard))
+            draws += chunk
+            match = np.ones(chunk, dtype=bool)
+            for output, start, end, target in blocks:
+                block = hard[:, start:end]
+                if output.is_discrete:
+                    match &= block.argmax(1) == target.argmax()
+                else:
+                    match &= np.all(np.abs(block - target) <= tolerance, 1)
+            accepted = hard[match]
+            for output, start, end, target in blocks:
+                accepted[:, start:end] = target
+            kept.append(accepted)
+            num_kept += len(accepted)
+        attributes = np.concatenate(kept, axis=0)[:n]
+        return _finish(attributes, self.attribute_outputs).astype("float32")
 
     def generate_dataframe(
         self, n=None, attributes=None, seed=None, batch_size=1000
@@ -856,6 +1031,9 @@ class DoppelGANger(keras.Model):
                 "attr_disc_num_units": self.attr_disc_num_units,
                 "attribute_latent_dim": self.attribute_latent_dim,
                 "feature_latent_dim": self.feature_latent_dim,
+                "fix_feature_network": self.fix_feature_network,
+                "dp_noise_multiplier": self.dp_noise_multiplier,
+                "dp_l2_norm_clip": self.dp_l2_norm_clip,
                 "seed": self.seed,
                 "transformer": (
                     None

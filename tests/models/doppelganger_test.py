@@ -294,3 +294,32 @@ def test_transformer_is_saved_with_the_model(tmp_path):
     pd.testing.assert_frame_equal(table, reloaded)
     with pytest.raises(ValueError, match="no `transformer`"):
         tiny_model().generate_dataframe(2)
+
+
+def test_fixed_attributes_sample_the_others_from_the_conditional():
+    model = tiny_model()
+    synth = model.generate(300, fixed_attributes={0: 1}, seed=0)
+    np.testing.assert_array_equal(synth.attributes[:, :3], np.eye(3)[[1] * 300])
+    # The free (continuous) attribute follows the generator's own conditional
+    # distribution: compare with unconditional draws filtered on category 1.
+    free = model.generate(3000, seed=1).attributes
+    reference = free[free[:, 1] == 1, 3]
+    assert len(reference) > 100
+    spread = np.sqrt(reference.var() / len(reference) + synth.attributes[:, 3].var() / 300)
+    assert abs(synth.attributes[:, 3].mean() - reference.mean()) < 4 * spread + 1e-6
+    fixed = model.generate(20, fixed_attributes={1: 0.5}, tolerance=0.5, seed=0)
+    np.testing.assert_allclose(fixed.attributes[:, 3], 0.5)
+
+
+def test_bad_fixed_attributes():
+    model = tiny_model()
+    with pytest.raises(ValueError, match="not an attribute output index"):
+        model.generate(2, fixed_attributes={5: 0})
+    with pytest.raises(ValueError, match="category index"):
+        model.generate(2, fixed_attributes={0: 3})
+    with pytest.raises(ValueError, match="must lie in"):
+        model.generate(2, fixed_attributes={1: 2.0})
+    with pytest.raises(ValueError, match="not both"):
+        model.generate(attributes=tiny_dataset(n=2).attributes, fixed_attributes={0: 1})
+    with pytest.raises(ValueError, match="acceptance rate"):
+        model.generate(5, fixed_attributes={1: 0.999}, tolerance=1e-9, max_draws=2000)

@@ -9,6 +9,8 @@ import importlib
 _MODULES = {
     "jax": "keras_dg.models.train_steps.jax",
     "tensorflow": "keras_dg.models.train_steps.tensorflow",
+    # DP-SGD on the critics (ALGORITHM §8), TensorFlow only.
+    "tensorflow_dp": "keras_dg.models.train_steps.tensorflow_dp",
     "torch": "keras_dg.models.train_steps.torch",
 }
 

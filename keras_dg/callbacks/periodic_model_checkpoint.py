@@ -1,0 +1,108 @@
+"""`PeriodicModelCheckpoint`: a permanent `.keras` copy every N epochs."""
+
+import os
+import warnings
+
+import keras
+
+from keras_dg.callbacks._utils import fsync_file
+from keras_dg.callbacks._utils import non_finite_logs
+from keras_dg.validation import check_positive_int
+
+_TMP_PREFIX = ".tmp-"
+
+
+class PeriodicModelCheckpoint(keras.callbacks.ModelCheckpoint):
+    """`keras.callbacks.ModelCheckpoint` every N epochs, written atomically.
+
+    After epochs N, 2N, ... the model is saved to `filepath` (formatted
+    with `epoch`, 1-based, and the epoch's logs, as in `ModelCheckpoint`),
+    e.g. `checkpoints/epoch_{epoch}.keras`. With a `{epoch}` placeholder
+    every copy is kept: these are the permanent snapshots of the original's
+    `extra_checkpoint_freq` (its `checkpoint/epoch_id-{e}/`), to pick a
+    model from or to generate with later (`keras.saving.load_model`). A
+    `.keras` file holds the weights, the optimizer states and the compile
+    config, so a loaded copy also trains on.
+
+    What it adds to `ModelCheckpoint`, and why: `ModelCheckpoint` saves
+    every epoch or every N batches, not every N epochs; it writes the file
+    in place, so a kill during the save leaves a truncated file under the
+    final name (here the model goes to a temporary file in the same folder
+    that is renamed with `os.replace` once complete); and it saves the
+    weights of an epoch whose losses are NaN (here such an epoch is skipped
+    with a warning). Everything else (`monitor`, `save_best_only`,
+    `save_weights_only`, `verbose`, ...) is `ModelCheckpoint`'s.
+
+    Args:
+        filepath: str. Where to save, ending in `.keras` (or `.weights.h5`
+            with `save_weights_only=True`); may contain `{epoch}` and log
+            names as placeholders.
+        every_n_epochs: int. Save after every N-th epoch (the original's
+            `extra_checkpoint_freq`). Defaults to 5.
+        **kwargs: other `keras.callbacks.ModelCheckpoint` arguments, except
+            `save_freq`.
+
+    Example:
+
+    ```python
+    snapshots = keras_dg.callbacks.PeriodicModelCheckpoint(
+        "run/checkpoints/epoch_{epoch}.keras", every_n_epochs=5)
+    model.fit(data, epochs=400, callbacks=[snapshots])
+    model = keras.saving.load_model("run/checkpoints/epoch_400.keras")
+    ```
+
+    Reference:
+        Lin et al., "Using GANs for Sharing Networked Time Series Data",
+        IMC 2020; the original code's `extra_checkpoint_freq`
+        (`shared/ALGORITHM.md` §6).
+    """
+
+    def __init__(self, filepath, every_n_epochs=5, **kwargs):
+        if "save_freq" in kwargs:
+            raise ValueError(
+                "PeriodicModelCheckpoint saves every `every_n_epochs` epochs;"
+                f" `save_freq` is not accepted. Received: "
+                f"save_freq={kwargs['save_freq']!r}"
+            )
+        if not isinstance(filepath, (str, os.PathLike)) or not str(filepath):
+            raise ValueError(
+                "`filepath` must be a non-empty path ending in .keras. "
+                f"Received: filepath={filepath!r}"
+            )
+        super().__init__(os.fspath(filepath), save_freq="epoch", **kwargs)
+        check_positive_int(every_n_epochs, "every_n_epochs")
+        self.every_n_epochs = every_n_epochs
+        self.saved_paths = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every_n_epochs != 0:
+            return
+        bad = non_finite_logs(logs)
+        if bad:
+            warnings.warn(
+                f"PeriodicModelCheckpoint: not saving epoch {epoch + 1} "
+                f"(non-finite logs {bad}).",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            return
+        final_pattern = self.filepath
+        directory, name = os.path.split(final_pattern)
+        tmp_pattern = os.path.join(directory, _TMP_PREFIX + name)
+        # `ModelCheckpoint` formats and writes `self.filepath`: point it at
+        # the temporary name for this one save.
+        self.filepath = tmp_pattern
+        try:
+            super().on_epoch_end(epoch, logs)
+        finally:
+            self.filepath = final_pattern
+        # The name `ModelCheckpoint` gives a per-epoch save.
+        tmp = tmp_pattern.format(epoch=epoch + 1, **(logs or {}))
+        if not os.path.exists(tmp):
+            return  # `save_best_only` decided not to save.
+        fsync_file(tmp)
+        final = os.path.join(
+            os.path.dirname(tmp), os.path.basename(tmp)[len(_TMP_PREFIX):]
+        )
+        os.replace(tmp, final)
+        self.saved_paths.append(final)

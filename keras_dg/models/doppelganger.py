@@ -109,6 +109,10 @@ class DoppelGANger(keras.Model):
             `keras_dg.privacy`. Defaults to None (no DP).
         dp_l2_norm_clip: float. Per-example gradient clipping norm for
             DP-SGD. Defaults to 1.0.
+        privacy: dict or None. The privacy budget spent so far (epsilon,
+            delta and the accounting's parameters), written by
+            `keras_dg.privacy.PrivacyBudgetCallback` and kept in the
+            `.keras` file. Defaults to None.
         seed: int or None. Seed of the training noise. Defaults to None.
         transformer: optional `keras_dg.data.TableTransformer` (or its
             serialized config) that maps tables to this model's encoding;
@@ -175,6 +179,7 @@ class DoppelGANger(keras.Model):
         fix_feature_network=False,
         dp_noise_multiplier=None,
         dp_l2_norm_clip=1.0,
+        privacy=None,
         seed=None,
         transformer=None,
         **kwargs,
@@ -262,6 +267,11 @@ class DoppelGANger(keras.Model):
             None if dp_noise_multiplier is None else float(dp_noise_multiplier)
         )
         self.dp_l2_norm_clip = float(dp_l2_norm_clip)
+        if privacy is not None and not isinstance(privacy, dict):
+            raise ValueError(
+                f"`privacy` must be a dict or None. Received: {privacy!r}"
+            )
+        self.privacy = None if privacy is None else dict(privacy)
         self.seed = seed
         self.transformer = _deserialize_transformer(transformer)
 
@@ -1034,6 +1044,7 @@ class DoppelGANger(keras.Model):
                 "fix_feature_network": self.fix_feature_network,
                 "dp_noise_multiplier": self.dp_noise_multiplier,
                 "dp_l2_norm_clip": self.dp_l2_norm_clip,
+                "privacy": self.privacy,
                 "seed": self.seed,
                 "transformer": (
                     None

@@ -87,7 +87,7 @@ def plot_attributes(real, synthetic, path):
         axis.set_ylabel("frequency")
         if width <= 20:
             axis.set_xticks(positions)
-        axis.legend(loc="upper right")
+        axis.legend(loc="best")
     for axis, (name, column) in zip(axes[len(blocks):], columns):
         values = [real.attributes[:, column], synthetic.attributes[:, column]]
         bins = np.histogram_bin_edges(np.concatenate(values), bins=30)
@@ -140,11 +140,13 @@ def _plot_series(axis, dataset, index, color, title):
     steps = np.arange(length)
     columns = continuous_feature_columns(dataset)
     styles = ["-", "--", ":", "-."]
+    # Dots make short series (down to one step) visible.
+    marker = "o" if dataset.max_sequence_len <= 64 else None
     for k, (name, column) in enumerate(columns):
         axis.plot(steps, dataset.features[index, :length, column],
                   color=color, linestyle=styles[k % len(styles)],
-                  linewidth=1.2, label=name)
-    axis.set_xlim(0, max(dataset.max_sequence_len - 1, 1))
+                  linewidth=1.2, marker=marker, markersize=2.5, label=name)
+    axis.set_xlim(-0.5, dataset.max_sequence_len - 0.5)
     axis.set_title(title, fontsize=9)
     if len(columns) > 1:
         axis.legend(loc="upper right", fontsize=7)

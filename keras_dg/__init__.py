@@ -8,3 +8,7 @@ from keras_dg.dataset import TimeSeriesDataset
 from keras_dg.models.doppelganger import DoppelGANger
 from keras_dg import layers
 from keras_dg import models
+from keras_dg import data
+from keras_dg import evaluation
+from keras_dg import privacy
+from keras_dg import workflows

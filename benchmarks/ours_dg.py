@@ -1,0 +1,215 @@
+"""The keras-dg side of the benchmarks (TensorFlow backend, CPU).
+
+Same tasks, flags and one-line JSON output as `peer_dgan.py`, so `compare.py`
+can alternate the two on identical data (`common.load_shape_data`; the
+`data_digest` field proves it). Configuration: the paper's sizes (attribute
+MLP 3 x 100, LSTM 1 x 100, critics 5 x 200, noise 5 and 5), batch 100,
+d_rounds = g_rounds = 1, GP 10 on both critics, aux critic and self_norm on,
+Adam(1e-3, beta_1 0.5, epsilon 1e-8).
+
+Commands (from the repository root):
+```
+python benchmarks/ours_dg.py --task train --shape mba --data ../shared/data/FCC_MBA --n 2000 --epochs 5
+python benchmarks/ours_dg.py --task train --shape pageview --n 500 --epochs 3 --shared-noise
+python benchmarks/ours_dg.py --task generate --shape pageview --n 500 --epochs 0 --n-generate 5000
+python benchmarks/ours_dg.py --task fidelity --shape mba --data ../shared/data/FCC_MBA \
+    --seconds 600 --out runs/ours_mba.npz
+```
+
+Options beyond the peer's: `--shared-noise` (the original's one noise draw
+per batch, one generator forward per batch), `--steps-per-execution`,
+`--jit` (XLA), `--threads`/`--interop-threads` (TensorFlow thread pools).
+"""
+
+import argparse
+import importlib.metadata
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import common  # noqa: E402
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--shape", required=True, choices=sorted(common.SHAPES))
+    parser.add_argument("--data", default=None, help="FCC_MBA folder (mba shape).")
+    parser.add_argument("--n", type=int, default=None, help="Number of training series.")
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--task", required=True, choices=["train", "generate", "fidelity"])
+    parser.add_argument("--seconds", type=float, default=None, help="fidelity: training budget.")
+    parser.add_argument("--threads", type=int, default=None, help="intra-op threads.")
+    parser.add_argument("--interop-threads", type=int, default=None)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default=None, help="fidelity: npz of the generated data.")
+    parser.add_argument("--n-generate", type=int, default=None)
+    parser.add_argument("--gen-batch", type=int, default=1000, help="Generation chunk size.")
+    parser.add_argument("--batch-size", type=int, default=100)
+    parser.add_argument("--shared-noise", action="store_true")
+    parser.add_argument("--steps-per-execution", type=int, default=1)
+    parser.add_argument("--jit", action="store_true", help="XLA-compile the train step.")
+    args = parser.parse_args(argv)
+    if args.task == "fidelity" and not args.seconds:
+        parser.error("--task fidelity needs --seconds")
+    return args
+
+
+def build_model(data, args):
+    import keras_dg
+    from keras_dg import Output
+
+    feature_outputs = [
+        Output("CONTINUOUS", 1, normalization)
+        for normalization in data["feature_normalizations"]
+    ]
+    attribute_outputs = [Output("DISCRETE", k) for k in data["attribute_dims"]]
+    model = keras_dg.DoppelGANger(
+        feature_outputs,
+        attribute_outputs,
+        max_sequence_len=data["max_sequence_len"],
+        sample_len=data["sample_len"],
+        aux_disc=True,
+        self_norm=True,
+        shared_noise=args.shared_noise,
+        seed=args.seed,
+    )
+    model.compile(
+        steps_per_execution=args.steps_per_execution, jit_compile=args.jit
+    )
+    return model
+
+
+class _Budget:
+    """Stops `fit` once `seconds` of wall-clock have passed; counts batches."""
+
+    def __init__(self, seconds):
+        import keras
+
+        budget = self
+
+        class Callback(keras.callbacks.Callback):
+            def on_train_batch_end(self, batch, logs=None):
+                budget.batches += 1
+                if seconds is not None and budget.meter.elapsed() >= seconds:
+                    self.model.stop_training = True
+
+            def on_epoch_end(self, epoch, logs=None):
+                budget.epoch_ends.append(budget.meter.elapsed())
+
+        self.callback = Callback()
+        self.batches = 0
+        self.epoch_ends = []
+        self.meter = common.Meter()
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    import numpy as np
+    import tensorflow as tf
+
+    if args.threads is not None:
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+    if args.interop_threads is not None:
+        tf.config.threading.set_inter_op_parallelism_threads(args.interop_threads)
+    import keras
+
+    keras.utils.set_random_seed(args.seed)
+    data = common.load_shape_data(args.shape, n=args.n, data=args.data, seed=args.seed)
+    n = data["features"].shape[0]
+    model = build_model(data, args)
+    arrays = {k: data[k] for k in ("features", "attributes", "gen_flag")}
+    steps_per_epoch = -(-n // args.batch_size)
+    record = {
+        "side": "ours",
+        "impl": "keras-dg (keras %s, TensorFlow %s)" % (keras.__version__, tf.__version__),
+        "task": args.task,
+        "shape": args.shape,
+        "n": n,
+        "T": data["max_sequence_len"],
+        "sample_len": data["sample_len"],
+        "batch_size": args.batch_size,
+        "seed": args.seed,
+        "data_digest": common.data_digest(data),
+        "shared_noise": args.shared_noise,
+        "steps_per_execution": args.steps_per_execution,
+        "jit": args.jit,
+        "threads": tf.config.threading.get_intra_op_parallelism_threads(),
+        "interop_threads": tf.config.threading.get_inter_op_parallelism_threads(),
+        "cores_available": common.available_cores(),
+        "keras_dg": importlib.metadata.version("keras-dg"),
+        "numpy": np.__version__,
+        "parameters": int(model.count_params()),
+    }
+    # Trace and compile the train step before the clock starts (the peer's
+    # script likewise excludes its lazy imports): one short warm-up fit.
+    warm = {k: v[: args.batch_size * args.steps_per_execution] for k, v in arrays.items()}
+    model.fit(warm, batch_size=args.batch_size, epochs=1, verbose=0)
+
+    budget_seconds = args.seconds if args.task == "fidelity" else None
+    if args.task == "fidelity" or args.epochs > 0:
+        budget = _Budget(budget_seconds)
+        epochs = 10**9 if budget_seconds is not None else args.epochs
+        with budget.meter:
+            model.fit(
+                arrays, batch_size=args.batch_size, epochs=epochs, verbose=0,
+                callbacks=[budget.callback],
+            )
+        meter = budget.meter
+        batches = budget.batches * args.steps_per_execution
+        full, rest = divmod(batches, steps_per_epoch)
+        seqs = full * n + min(rest * args.batch_size, n)
+        ends = budget.epoch_ends
+        epoch_seconds = [b - a for a, b in zip([0.0] + ends[:-1], ends)]
+        steady = None
+        if len(epoch_seconds) >= 2:
+            steady = n * (len(epoch_seconds) - 1) / sum(epoch_seconds[1:])
+        record.update(
+            {
+                "epochs": seqs / n,
+                "batches": batches,
+                "batches_per_epoch": steps_per_epoch,
+                "wall_seconds": meter.wall_seconds,
+                "sequences_per_s": seqs / meter.wall_seconds,
+                "steady_sequences_per_s": steady,
+                "epoch_seconds": epoch_seconds,
+                "cpu_seconds": meter.cpu_seconds,
+                "cpu_fraction": meter.cpu_fraction,
+                "budget_seconds": budget_seconds,
+            }
+        )
+    else:
+        record.update({"epochs": 0, "wall_seconds": None, "sequences_per_s": None})
+    record["peak_rss_train_mib"] = common.peak_rss_mib()
+
+    if args.task in ("generate", "fidelity"):
+        n_gen = args.n_generate or n
+        model.generate(min(args.gen_batch, n_gen), seed=args.seed, batch_size=args.gen_batch)
+        with common.Meter() as gen_meter:
+            synthetic = model.generate(n_gen, seed=args.seed + 1, batch_size=args.gen_batch)
+        record.update(
+            {
+                "gen_n": n_gen,
+                "gen_batch": args.gen_batch,
+                "gen_seconds": gen_meter.wall_seconds,
+                "gen_series_per_s": n_gen / gen_meter.wall_seconds,
+                "gen_cpu_seconds": gen_meter.cpu_seconds,
+                "gen_cpu_fraction": gen_meter.cpu_fraction,
+            }
+        )
+        if args.out is not None:
+            common.save_arrays(
+                args.out, synthetic.features, synthetic.attributes, synthetic.gen_flag
+            )
+            record["out"] = args.out
+    else:
+        record.update({"gen_n": None, "gen_series_per_s": None})
+
+    record["peak_rss_mib"] = common.peak_rss_mib()
+    common.emit_json(record)
+    return record
+
+
+if __name__ == "__main__":
+    main()

@@ -4,6 +4,7 @@ writes, and the epoch bookkeeping Keras passes to callbacks."""
 import math
 import os
 
+import keras
 import numpy as np
 
 
@@ -15,8 +16,8 @@ def non_finite_logs(logs):
     names = []
     for name, value in (logs or {}).items():
         try:
-            value = float(np.asarray(value))
-        except (TypeError, ValueError):
+            value = float(keras.ops.convert_to_numpy(value))
+        except (TypeError, ValueError, AttributeError):
             continue
         if not math.isfinite(value):
             names.append(name)
@@ -36,7 +37,7 @@ def non_finite_variables(model):
         if id(variable) in seen:
             continue
         seen.add(id(variable))
-        value = np.asarray(variable)
+        value = keras.ops.convert_to_numpy(variable)
         if value.dtype.kind in "fc" and not np.isfinite(value).all():
             bad.append(variable.path)
     return bad

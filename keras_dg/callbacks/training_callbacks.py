@@ -41,14 +41,21 @@ def training_callbacks(
 
     The original's options map as follows (files under `out_dir`):
 
-    | original option | here |
-    |---|---|
-    | `epoch_checkpoint_freq` (latest state, `checkpoint/model-*`) | `TrainingCheckpoint` in `backup/`, every `epoch_checkpoint_freq` epochs and the last one |
-    | `restore: True` | automatic: `fit` resumes from `backup/` when it holds a checkpoint |
-    | `extra_checkpoint_freq` (`checkpoint/epoch_id-{e}/`) | `PeriodicModelCheckpoint`: `checkpoints/epoch_{epoch}.keras` every `extra_checkpoint_freq` epochs |
-    | `vis_freq`, `vis_num_sample` (`sample/`) | `SampleVisualizer`: `samples/batch_*.png` every `vis_freq` batches and `samples/epoch_*.png` at every checkpointed epoch, with `.npz` |
-    | TensorBoard `loss/...` scalars | `keras.callbacks.TensorBoard` in `logs/`: every loss term per epoch (`epoch_d_loss_gp`, ...) |
-    | (none: NaN went unnoticed) | `TerminateOnNaNLoss`: stops at the first non-finite loss term and names it |
+    - `epoch_checkpoint_freq` (the original's latest state,
+      `checkpoint/model-*`): `TrainingCheckpoint` in `backup/`, after every
+      `epoch_checkpoint_freq`-th epoch and the last one.
+    - `restore: True`: automatic; `fit` resumes from `backup/` when it
+      holds a checkpoint.
+    - `extra_checkpoint_freq` (`checkpoint/epoch_id-{e}/`):
+      `PeriodicModelCheckpoint`, `checkpoints/epoch_{epoch}.keras` after
+      every `extra_checkpoint_freq`-th epoch.
+    - `vis_freq`, `vis_num_sample` (`sample/`): `SampleVisualizer`,
+      `samples/batch_*.png` every `vis_freq` batches and
+      `samples/epoch_*.png` at every checkpointed epoch, each with `.npz`.
+    - TensorBoard `loss/...` scalars: `keras.callbacks.TensorBoard` in
+      `logs/`, every loss term per epoch (`epoch_d_loss_gp`, ...).
+    - (new; the original let NaN go unnoticed) `TerminateOnNaNLoss`: stops
+      at the first non-finite loss term and names it.
 
     The list's order matters and is: `TerminateOnNaNLoss` (so a diverged
     batch stops training before anything else saves it), `SampleVisualizer`,

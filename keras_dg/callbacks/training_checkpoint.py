@@ -112,7 +112,8 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         check_positive_int(max_to_keep, "max_to_keep")
         if not isinstance(restore, bool):
             raise ValueError(
-                f"`restore` must be True or False. Received: restore={restore!r}"
+                "`restore` must be True or False. Received: "
+                f"restore={restore!r}"
             )
         self.every_n_epochs = every_n_epochs
         self.max_to_keep = max_to_keep
@@ -324,7 +325,8 @@ def _seed_generator_states(model):
 
 def _seed_states(model):
     return [
-        np.asarray(v).tolist() for v in _seed_generator_states(model)
+        keras.ops.convert_to_numpy(v).tolist()
+        for v in _seed_generator_states(model)
     ]
 
 
@@ -347,7 +349,10 @@ def _iterations(model):
     if optimizer is None:
         return {}
     optimizers = [optimizer] + list(getattr(optimizer, "optimizers", []))
-    return {o.name: int(np.asarray(o.iterations)) for o in optimizers}
+    return {
+        o.name: int(keras.ops.convert_to_numpy(o.iterations))
+        for o in optimizers
+    }
 
 
 def _plain_config(model):

@@ -14,7 +14,7 @@ def training_state(model):
     ]
     variables = list(model.weights) + list(model.optimizer.variables) + seeds
     assert seeds and model.optimizer.variables
-    return [np.array(v) for v in variables]
+    return [keras.ops.convert_to_numpy(v) for v in variables]
 
 
 def assert_same_state(a, b):

@@ -12,3 +12,4 @@ from keras_dg import data
 from keras_dg import evaluation
 from keras_dg import privacy
 from keras_dg import workflows
+from keras_dg import callbacks

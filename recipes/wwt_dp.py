@@ -50,15 +50,28 @@ from keras_dg import DoppelGANger
 from keras_dg import Output
 from keras_dg import TimeSeriesDataset
 from keras_dg.evaluation import evaluate
-from keras_dg.presets import get_preset
 from keras_dg.privacy import PrivacyBudgetCallback
 from keras_dg.privacy import compute_epsilon
 
+# The paper's `web` configuration under the original names; every other
+# hyperparameter is `DoppelGANger`'s default, the original's (ALGORITHM §5).
+WEB_CONFIG = {"sample_len": 10, "aux_disc": True, "self_norm": True}
+# A network small enough for the smoke run.
+QUICK_NETWORK = {
+    "gen_feature_num_units": 16,
+    "gen_attribute_num_units": 16,
+    "gen_attribute_num_layers": 2,
+    "disc_num_units": 16,
+    "disc_num_layers": 2,
+    "attr_disc_num_units": 16,
+    "attr_disc_num_layers": 2,
+}
 PAPER = {
     "num_series": 50_000,
     "max_sequence_len": 550,
     "epochs": 15,
     "noise_multipliers": [0.01, 0.1, 1.0, 2.0, 4.0],
+    "batch_size": 100,
     "l2_norm_clip": 1.0,
     "delta": 1e-5,
 }
@@ -67,7 +80,10 @@ QUICK = {
     "max_sequence_len": 50,
     "epochs": 1,
     "noise_multipliers": [0.1, 4.0],
+    "batch_size": 32,
 }
+# WWT's encoding of page views: log1p(views) / 18.024 * 2 - 1.
+LOG_VIEWS_MAX = 18.024
 FEATURE_OUTPUTS = [Output("CONTINUOUS", 1, "MINUSONE_ONE")]
 ATTRIBUTE_OUTPUTS = [
     Output("DISCRETE", 9),  # domain (wikipedia language or wikimedia site)
@@ -81,10 +97,10 @@ HELD_OUT_FRACTION = 0.2
 def synthetic_wwt(num_series, max_sequence_len, seed=0):
     """SYNTHETIC series with the WWT schema (not WWT data).
 
-    Log page views per day: a level set by domain, access and agent plus a
+    `log1p(views)` per day: a level set by domain, access and agent plus a
     per-series offset; a weekly cycle (stronger on mobile), a yearly cycle,
-    a linear trend, noise (stronger for spiders) and rare spikes; scaled to
-    [-1, 1] over the whole set.
+    a linear trend, noise (stronger for spiders) and rare spikes; encoded
+    as WWT is, `log1p(views) / 18.024 * 2 - 1` (in [-1, 1]).
 
     Args:
         num_series: int. Number of series.
@@ -119,8 +135,8 @@ def synthetic_wwt(num_series, max_sequence_len, seed=0):
         rng.random((n, max_sequence_len)) < 0.01
     )
     log_views = level[:, None] + weekly + yearly + trend + noise + spikes
-    low, high = log_views.min(), log_views.max()
-    features = 2.0 * (log_views - low) / (high - low) - 1.0
+    log_views = np.clip(log_views, 0.0, LOG_VIEWS_MAX)
+    features = log_views / LOG_VIEWS_MAX * 2.0 - 1.0
     attributes = np.concatenate(
         [np.eye(9)[domain], np.eye(3)[access], np.eye(2)[agent]], axis=1
     )
@@ -215,14 +231,21 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     base = {**PAPER, **(QUICK if args.quick else {})}
     for key in ("num_series", "max_sequence_len", "epochs",
-                "noise_multipliers"):
+                "noise_multipliers", "batch_size"):
         if getattr(args, key) is None:
             setattr(args, key, base[key])
-    for key in ("num_series", "max_sequence_len", "epochs"):
+    for key in ("num_series", "max_sequence_len", "epochs", "batch_size"):
         if getattr(args, key) < 1:
             parser.error(f"--{key.replace('_', '-')} must be >= 1")
+    if args.max_sequence_len % WEB_CONFIG["sample_len"]:
+        parser.error(
+            f"--max-sequence-len must be a multiple of the sample_len "
+            f"{WEB_CONFIG['sample_len']}; received {args.max_sequence_len}"
+        )
     if any(sigma <= 0 for sigma in args.noise_multipliers):
         parser.error("--noise-multipliers must be > 0")
+    if not 0 < args.delta < 1:
+        parser.error(f"--delta must be in (0, 1); received {args.delta}")
     return args
 
 
@@ -232,12 +255,8 @@ def main(argv=None):
     # dp-accounting warns when it drops an RDP order it cannot evaluate;
     # epsilon over the remaining orders is still an upper bound.
     logging.getLogger("absl").setLevel(logging.ERROR)
-    preset = get_preset("web", quick=args.quick)
-    config = preset["config"]
-    training = {
-        "epochs": args.epochs,
-        "batch_size": args.batch_size or preset["training"]["batch_size"],
-    }
+    config = {**WEB_CONFIG, **(QUICK_NETWORK if args.quick else {})}
+    training = {"epochs": args.epochs, "batch_size": args.batch_size}
     data = synthetic_wwt(args.num_series, args.max_sequence_len, args.seed)
     order = np.random.default_rng(args.seed).permutation(len(data))
     cut = int(round(len(data) * (1 - HELD_OUT_FRACTION)))

@@ -105,8 +105,12 @@ class DoppelGANger(keras.Model):
             False.
         dp_noise_multiplier: float or None. With a value, the critics train
             with DP-SGD (per-example clipping and Gaussian noise; the
-            generator is post-processing), TensorFlow backend only; see
-            `keras_dg.privacy`. Defaults to None (no DP).
+            generator is post-processing), TensorFlow backend only. An
+            example is one packed sample: with packing, each batch is packed
+            disjointly (P distinct series per example) so one series moves
+            one clipped gradient. Track the budget with
+            `keras_dg.privacy.PrivacyBudgetCallback.for_model`. Defaults to
+            None (no DP).
         dp_l2_norm_clip: float. Per-example gradient clipping norm for
             DP-SGD. Defaults to 1.0.
         privacy: dict or None. The privacy budget spent so far (epsilon,

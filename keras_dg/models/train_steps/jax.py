@@ -1,9 +1,10 @@
 """DoppelGANger's `train_step` on the JAX backend.
 
-The same batch as on TensorFlow (`d_rounds` critic rounds, each with fresh
-fakes, for the main critic and, with `aux_disc`, the attribute critic, then
-`g_rounds` generator rounds with fresh fakes; ALGORITHM §6), written for
-JAX's functional training:
+The same batch as on TensorFlow (`d_rounds` critic rounds, the main critic
+and, with `aux_disc`, the attribute critic, each with its own alpha; then
+`g_rounds` generator rounds; fresh noise every round, or one draw per batch
+with the model's `shared_noise`; ALGORITHM §6), written for JAX's
+functional training:
 
 - `fit` calls `train_step(state, data)` with the values of the model's
   trainable, non-trainable (BatchNorm statistics, `SeedGenerator` states),
@@ -15,10 +16,10 @@ JAX's functional training:
   `model.optimizer`'s variables; the model's optimizer is one
   `keras.optimizers.MultiOptimizer` holding the generator's, the critic's and
   the attribute critic's optimizers, so all three states are carried.
-- Each round's gradient is `jax.value_and_grad` of a pure function of the
-  trained variables' values (`_value_and_grad`). The gradient penalty takes
-  the critic's input gradient with `jax.vjp` inside that function, so the
-  outer gradient differentiates through it (second order).
+- Gradients come from `jax.value_and_grad` / `jax.vjp` of pure functions of
+  the trained variables' values (`_pure`). The gradient penalty takes the
+  critic's input gradient with `jax.vjp` inside the critic's loss function,
+  so the outer gradient differentiates through it (second order).
 """
 
 import jax
@@ -30,14 +31,15 @@ from keras_dg.models.losses import gradient_penalty
 from keras_dg.models.losses import interpolate
 
 
-def _value_and_grad(loss_fn, variables, others):
-    """`aux, grads` of `loss, aux = loss_fn()` with respect to `variables`.
+def _pure(fn, variables, others):
+    """`fn` as a pure function `values -> (fn(), updates)` of `variables`.
 
-    `loss_fn` runs in a nested `StatelessScope` where `variables` read as the
-    traced values being differentiated and the variables in `others` (every
-    other variable it reads) read their value in the enclosing scope. Values
-    it assigns to `others` (BatchNorm moving statistics, seed advances) are
-    assigned in the enclosing scope afterwards.
+    `fn` runs in a nested `StatelessScope` where `variables` read as the
+    given (traced) values and the variables in `others` (every other
+    variable `fn` reads) read their value in the enclosing scope. `updates`
+    holds, per variable of `others`, the value `fn` assigned to it
+    (BatchNorm moving statistics, seed advances) or None; pass them to
+    `_assign` once out of the JAX transformation.
     """
     other_values = [v.value for v in others]
 
@@ -45,31 +47,48 @@ def _value_and_grad(loss_fn, variables, others):
         mapping = list(zip(variables, values)) + list(zip(others, other_values))
         with keras.StatelessScope(state_mapping=mapping) as scope:
             before = [scope.get_current_value(v) for v in others]
-            loss, aux = loss_fn()
+            out = fn()
         # A variable's entry is replaced only when it is assigned.
         updates = [
             None if (new := scope.get_current_value(v)) is old else new
             for v, old in zip(others, before)
         ]
-        return loss, (aux, updates)
+        return out, updates
 
-    values = [v.value for v in variables]
-    (_, (aux, updates)), grads = jax.value_and_grad(pure, has_aux=True)(
-        values
-    )
+    return pure
+
+
+def _assign(others, updates):
     for variable, value in zip(others, updates):
         if value is not None:
             variable.assign(value)
-    return aux, grads
 
 
-def _model_variables_except(model, variables):
+def _others(model, variables):
+    """The model's variables other than `variables`."""
     ids = {id(v) for v in variables}
     return [
         v
         for v in model.trainable_variables + model.non_trainable_variables
         if id(v) not in ids
     ]
+
+
+def _value_and_grad(loss_fn, variables, others):
+    """`aux, grads` of `loss, aux = loss_fn()` with respect to `variables`
+    (see `_pure` for `others`)."""
+    pure = _pure(loss_fn, variables, others)
+
+    def loss(values):
+        (value, aux), updates = pure(values)
+        return value, (aux, updates)
+
+    values = [v.value for v in variables]
+    (_, (aux, updates)), grads = jax.value_and_grad(loss, has_aux=True)(
+        values
+    )
+    _assign(others, updates)
+    return aux, grads
 
 
 def _critic_round(critic, optimizer, real, fake, penalty_weight, seed):
@@ -84,17 +103,19 @@ def _critic_round(critic, optimizer, real, fake, penalty_weight, seed):
         [ops.zeros((2 * batch_size,)), ops.ones((batch_size,))], axis=0
     )
 
+    def score(rows):
+        return ops.cast(critic.score(rows), "float32")
+
     def loss_fn():
         # One forward pass over real, fake and interpolated rows.
         scores, pullback = jax.vjp(
-            critic.score, ops.concatenate([real, fake, mixed], 0)
+            score, ops.concatenate([real, fake, mixed], 0)
         )
         (input_gradients,) = pullback(selector)
-        penalty = gradient_penalty(input_gradients[2 * batch_size:])
         terms = critic_loss_terms(
             scores[:batch_size],
             scores[batch_size: 2 * batch_size],
-            penalty,
+            gradient_penalty(input_gradients[2 * batch_size:]),
             penalty_weight,
         )
         return terms["loss"], terms
@@ -108,67 +129,108 @@ def _critic_round(critic, optimizer, real, fake, penalty_weight, seed):
     return terms
 
 
-def _generator_terms(model, noise):
-    """The generator's loss terms on fresh fakes from `noise`."""
-    fake_features, fake_attributes, _, _ = model.generate_internal(
-        noise, training=True
+def _critic_rounds(model, real, fake_features, fake_attributes):
+    """One round of the main critic and, with `aux_disc`, the aux critic.
+
+    The fakes are constants here: no gradient reaches the generator. Under
+    mixed precision they come in the compute dtype; the critics see float32
+    inputs like the real rows (and cast them themselves).
+    """
+    fake_features = ops.cast(fake_features, "float32")
+    fake_attributes = ops.cast(fake_attributes, "float32")
+    terms = _critic_round(
+        model.critic,
+        model.d_optimizer,
+        real["critic"],
+        model.critic.pack_inputs([fake_features, fake_attributes]),
+        model.d_gp_coe,
+        model.seed_generator,
     )
-    g_loss_d = -ops.mean(model.critic([fake_features, fake_attributes]))
-    terms = {"loss": g_loss_d, "d": g_loss_d}
+    model.update_trackers("d_loss", terms)
     if model.aux_disc:
-        g_loss_attr_d = -ops.mean(model.attribute_critic(fake_attributes))
-        terms["attr_d"] = g_loss_attr_d
-        terms["loss"] = g_loss_d + model.g_attr_d_coe * g_loss_attr_d
-    return terms["loss"], terms
+        terms = _critic_round(
+            model.attribute_critic,
+            model.attr_d_optimizer,
+            real["attribute_critic"],
+            model.attribute_critic.pack_inputs(fake_attributes),
+            model.attr_d_gp_coe,
+            model.seed_generator,
+        )
+        model.update_trackers("attr_d_loss", terms)
+
+
+def _fakes(model, noise):
+    return model.training_fakes(noise)
+
+
+def _generator_round(model, noise):
+    """One generator step on fresh fakes from `noise`."""
+    variables = model.generator_trainable_variables
+
+    def loss_fn():
+        terms = model.generator_loss_terms(*_fakes(model, noise))
+        return terms["loss"], terms
+
+    terms, grads = _value_and_grad(
+        loss_fn, variables, _others(model, variables)
+    )
+    model.g_optimizer.apply(grads, variables)
+    model.update_trackers("g_loss", terms)
+
+
+def _shared_noise_rounds(model, real, noise):
+    """All rounds on one noise draw, with one generator forward for the
+    critic rounds and the first generator round (as on TensorFlow)."""
+    variables = model.generator_trainable_variables
+    others = _others(model, variables)
+    forward = _pure(lambda: _fakes(model, noise), variables, others)
+    fakes, pullback, updates = jax.vjp(
+        forward, [v.value for v in variables], has_aux=True
+    )
+    _assign(others, updates)
+    for _ in range(model.d_rounds):
+        _critic_rounds(model, real, *fakes)
+
+    # The generator loss of those fakes under the updated critics, pulled
+    # back through the recorded forward pass.
+    def loss_of_fakes(fakes):
+        terms = model.generator_loss_terms(*fakes)
+        return terms["loss"], terms
+
+    (_, terms), fake_grads = jax.value_and_grad(loss_of_fakes, has_aux=True)(
+        fakes
+    )
+    (grads,) = pullback(fake_grads)
+    model.g_optimizer.apply(grads, variables)
+    model.update_trackers("g_loss", terms)
+    for _ in range(model.g_rounds - 1):
+        _generator_round(model, noise)
 
 
 def _train_batch(model, data):
     features, attributes, gen_flag = model.unpack_batch(data)
-    real_features, real_attributes = model.encode(
-        features, attributes, gen_flag
-    )
     real_features, real_attributes = model.pack_real(
-        real_features, real_attributes
+        *model.encode(features, attributes, gen_flag)
     )
     num_rows = ops.shape(real_features)[0]
-    real = model.critic.pack_inputs([real_features, real_attributes])
+    real = {"critic": model.critic.pack_inputs([real_features, real_attributes])}
     if model.aux_disc:
-        real_attr = model.attribute_critic.pack_inputs(real_attributes)
-
-    for _ in range(model.d_rounds):
-        # Fakes are constants of the critic's loss function: no gradient
-        # reaches the generator. Their BatchNorm updates are recorded.
-        fake_features, fake_attributes, _, _ = model.generate_internal(
-            model.sample_noise(num_rows), training=True
+        real["attribute_critic"] = model.attribute_critic.pack_inputs(
+            real_attributes
         )
-        fake = model.critic.pack_inputs([fake_features, fake_attributes])
-        terms = _critic_round(
-            model.critic, model.d_optimizer, real, fake, model.d_gp_coe,
-            model.seed_generator,
-        )
-        model.update_trackers("d_loss", terms)
-        if model.aux_disc:
-            terms = _critic_round(
-                model.attribute_critic,
-                model.attr_d_optimizer,
-                real_attr,
-                model.attribute_critic.pack_inputs(fake_attributes),
-                model.attr_d_gp_coe,
-                model.seed_generator,
-            )
-            model.update_trackers("attr_d_loss", terms)
 
-    for _ in range(model.g_rounds):
-        noise = model.sample_noise(num_rows)
-        variables = model.generator_trainable_variables
-        terms, grads = _value_and_grad(
-            lambda: _generator_terms(model, noise),
-            variables,
-            _model_variables_except(model, variables),
-        )
-        model.g_optimizer.apply(grads, variables)
-        model.update_trackers("g_loss", terms)
+    if model.shared_noise:
+        _shared_noise_rounds(model, real, model.sample_noise(num_rows))
+    else:
+        for _ in range(model.d_rounds):
+            fakes = _fakes(model, model.sample_noise(num_rows))
+            _critic_rounds(model, real, *fakes)
+        for _ in range(model.g_rounds):
+            _generator_round(model, model.sample_noise(num_rows))
 
+    # The sub-optimizers count their own steps; the wrapper counts batches
+    # (what callbacks such as TensorBoard read as the step).
+    model.optimizer.iterations.assign_add(1)
     return {m.name: m.result() for m in model.metrics}
 
 

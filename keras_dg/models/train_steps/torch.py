@@ -1,13 +1,20 @@
 """DoppelGANger's `train_step` on the PyTorch backend.
 
-The same batch as on TensorFlow (`d_rounds` critic rounds, each with fresh
-fakes, for the main critic and, with `aux_disc`, the attribute critic, then
-`g_rounds` generator rounds with fresh fakes; ALGORITHM §6), with
-`torch.autograd`: the gradient penalty's input gradient is taken with
+The same batch as on TensorFlow (`d_rounds` critic rounds, the main critic
+and, with `aux_disc`, the attribute critic, each with its own alpha; then
+`g_rounds` generator rounds; fresh noise every round, or one draw per batch
+with the model's `shared_noise`; ALGORITHM §6), with `torch.autograd`: the
+gradient penalty's input gradient is taken with
 `torch.autograd.grad(create_graph=True)` so that the critic's gradient flows
 through it (second order), and each round's parameter gradients with
 `torch.autograd.grad` on that round's variables only (no `.grad`
 accumulation to clear). Optimizer updates run under `torch.no_grad()`.
+
+`torch.compile` (what Keras uses for `jit_compile=True` on this backend)
+does not support the double backward of the gradient penalty
+(aot_autograd), so the train step is excluded from compilation and runs
+eagerly whatever `jit_compile` says; a model compiled with
+`jit_compile=True` elsewhere (a `.keras` file saved on JAX) trains here.
 """
 
 import keras
@@ -19,12 +26,14 @@ from keras_dg.models.losses import gradient_penalty
 from keras_dg.models.losses import interpolate
 
 
-def _gradients(loss, variables):
-    """d loss / d variables; None for a variable the loss does not use (the
-    optimizer then skips it, as TensorFlow's tape gives None)."""
-    return torch.autograd.grad(
+def _apply(optimizer, loss, variables):
+    """One optimizer step on d loss / d variables. A variable the loss does
+    not use gets None, which the optimizer skips (as a TensorFlow tape)."""
+    grads = torch.autograd.grad(
         loss, [v.value for v in variables], allow_unused=True
     )
+    with torch.no_grad():
+        optimizer.apply(list(grads), variables)
 
 
 def _detached(terms):
@@ -35,10 +44,14 @@ def _critic_round(critic, optimizer, real, fake, penalty_weight, seed):
     """One WGAN-GP step of `critic` on packed rows; returns its loss terms."""
     batch_size = ops.shape(real)[0]
     alpha = keras.random.uniform((batch_size, 1), seed=seed)
+    real = real.detach()
+    fake = fake.detach()
     mixed = interpolate(real, fake, alpha).detach().requires_grad_(True)
     # One forward pass over real, fake and interpolated rows: the critic has
     # no batch statistics, so this equals three passes.
-    scores = critic.score(ops.concatenate([real, fake, mixed], 0))
+    scores = ops.cast(
+        critic.score(ops.concatenate([real, fake, mixed], 0)), "float32"
+    )
     (mixed_gradients,) = torch.autograd.grad(
         ops.sum(scores[2 * batch_size:]), mixed, create_graph=True
     )
@@ -48,70 +61,93 @@ def _critic_round(critic, optimizer, real, fake, penalty_weight, seed):
         gradient_penalty(mixed_gradients),
         penalty_weight,
     )
-    variables = critic.trainable_variables
-    grads = _gradients(terms["loss"], variables)
-    with torch.no_grad():
-        optimizer.apply(grads, variables)
+    _apply(optimizer, terms["loss"], critic.trainable_variables)
     return _detached(terms)
 
 
+def _critic_rounds(model, real, fake_features, fake_attributes):
+    """One round of the main critic and, with `aux_disc`, the aux critic.
+
+    The fakes are detached: no gradient reaches the generator. Under mixed
+    precision they come in the compute dtype; the critics see float32 inputs
+    like the real rows (and cast them themselves).
+    """
+    fake_features = ops.cast(fake_features.detach(), "float32")
+    fake_attributes = ops.cast(fake_attributes.detach(), "float32")
+    terms = _critic_round(
+        model.critic,
+        model.d_optimizer,
+        real["critic"],
+        model.critic.pack_inputs([fake_features, fake_attributes]),
+        model.d_gp_coe,
+        model.seed_generator,
+    )
+    model.update_trackers("d_loss", terms)
+    if model.aux_disc:
+        terms = _critic_round(
+            model.attribute_critic,
+            model.attr_d_optimizer,
+            real["attribute_critic"],
+            model.attribute_critic.pack_inputs(fake_attributes),
+            model.attr_d_gp_coe,
+            model.seed_generator,
+        )
+        model.update_trackers("attr_d_loss", terms)
+
+
+def _fakes(model, noise):
+    return model.training_fakes(noise)
+
+
+def _apply_generator_loss(model, terms):
+    _apply(model.g_optimizer, terms["loss"], model.generator_trainable_variables)
+    model.update_trackers("g_loss", _detached(terms))
+
+
+@torch.compiler.disable
 def train_step(model, data):
     features, attributes, gen_flag = model.unpack_batch(data)
     with torch.no_grad():
-        real_features, real_attributes = model.encode(
-            features, attributes, gen_flag
-        )
         real_features, real_attributes = model.pack_real(
-            real_features, real_attributes
+            *model.encode(features, attributes, gen_flag)
         )
-        real = model.critic.pack_inputs([real_features, real_attributes])
+        real = {
+            "critic": model.critic.pack_inputs(
+                [real_features, real_attributes]
+            )
+        }
         if model.aux_disc:
-            real_attr = model.attribute_critic.pack_inputs(real_attributes)
+            real["attribute_critic"] = model.attribute_critic.pack_inputs(
+                real_attributes
+            )
     num_rows = ops.shape(real_features)[0]
 
-    for _ in range(model.d_rounds):
-        # No graph through the generator in critic rounds (its BatchNorm
-        # statistics still update: training=True).
-        with torch.no_grad():
-            fake_features, fake_attributes, _, _ = model.generate_internal(
-                model.sample_noise(num_rows), training=True
-            )
-            fake = model.critic.pack_inputs([fake_features, fake_attributes])
-        terms = _critic_round(
-            model.critic, model.d_optimizer, real, fake, model.d_gp_coe,
-            model.seed_generator,
-        )
-        model.update_trackers("d_loss", terms)
-        if model.aux_disc:
-            with torch.no_grad():
-                fake_attr = model.attribute_critic.pack_inputs(
-                    fake_attributes
-                )
-            terms = _critic_round(
-                model.attribute_critic,
-                model.attr_d_optimizer,
-                real_attr,
-                fake_attr,
-                model.attr_d_gp_coe,
-                model.seed_generator,
-            )
-            model.update_trackers("attr_d_loss", terms)
-
-    for _ in range(model.g_rounds):
+    if model.shared_noise:
+        # One generator forward (with its graph) for the critic rounds and
+        # the first generator round.
         noise = model.sample_noise(num_rows)
-        fake_features, fake_attributes, _, _ = model.generate_internal(
-            noise, training=True
-        )
-        g_loss_d = -ops.mean(model.critic([fake_features, fake_attributes]))
-        terms = {"loss": g_loss_d, "d": g_loss_d}
-        if model.aux_disc:
-            g_loss_attr_d = -ops.mean(model.attribute_critic(fake_attributes))
-            terms["attr_d"] = g_loss_attr_d
-            terms["loss"] = g_loss_d + model.g_attr_d_coe * g_loss_attr_d
-        variables = model.generator_trainable_variables
-        grads = _gradients(terms["loss"], variables)
-        with torch.no_grad():
-            model.g_optimizer.apply(grads, variables)
-        model.update_trackers("g_loss", _detached(terms))
+        fakes = _fakes(model, noise)
+        for _ in range(model.d_rounds):
+            _critic_rounds(model, real, *fakes)
+        _apply_generator_loss(model, model.generator_loss_terms(*fakes))
+        for _ in range(model.g_rounds - 1):
+            _apply_generator_loss(
+                model, model.generator_loss_terms(*_fakes(model, noise))
+            )
+    else:
+        for _ in range(model.d_rounds):
+            # No graph through the generator in critic rounds; its BatchNorm
+            # statistics still update (training=True).
+            with torch.no_grad():
+                fakes = _fakes(model, model.sample_noise(num_rows))
+            _critic_rounds(model, real, *fakes)
+        for _ in range(model.g_rounds):
+            noise = model.sample_noise(num_rows)
+            _apply_generator_loss(
+                model, model.generator_loss_terms(*_fakes(model, noise))
+            )
 
+    # The sub-optimizers count their own steps; the wrapper counts batches
+    # (what callbacks such as TensorBoard read as the step).
+    model.optimizer.iterations.assign_add(1)
     return {m.name: m.result() for m in model.metrics}

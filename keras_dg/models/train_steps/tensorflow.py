@@ -11,6 +11,17 @@ rounds (ALGORITHM §6). By default every round draws fresh noise. With the
 model's `shared_noise`, one draw per batch serves every round, as in the
 original; the generator's forward pass for the critic rounds is then
 recorded once and reused by the first generator round.
+
+Under a `tf.distribute` strategy with R replicas (`docs/scaling.md`),
+Keras's optimizer sums the replicas' gradients, so each replica's gradients
+are scaled by 1/R, which makes every loss a mean over the global batch.
+The gradient penalty is a mean of per-row terms, so computing it per
+replica is exact. Every replica draws the random inputs (noise,
+interpolation weights) of the whole global batch with the same seed and
+keeps its own rows, so the replicas' fakes differ from each other and equal
+those of one device. Batch-norm statistics are synchronized across replicas
+(those of the global batch). Under mixed precision the critics' inputs and
+scores, hence the gradient penalty, are float32.
 """
 
 import keras
@@ -22,17 +33,71 @@ from keras_dg.models.losses import gradient_penalty
 from keras_dg.models.losses import interpolate
 
 
+def _replica_rows(draw, num_rows):
+    """This replica's `num_rows` rows of `draw(global_rows)` (a tensor or a
+    dict of tensors): rows `[id * num_rows, (id + 1) * num_rows)`."""
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    if replicas == 1:
+        return draw(num_rows)
+    context = tf.distribute.get_replica_context()
+    start = context.replica_id_in_sync_group * num_rows
+    return tf.nest.map_structure(
+        lambda x: x[start: start + num_rows], draw(num_rows * replicas)
+    )
+
+
+def _synchronize_batch_norm(model):
+    """Batch-norm statistics over the global batch when distributed."""
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    for layer in model._flatten_layers(include_self=False):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.synchronized = replicas > 1
+
+
+def _reducible_logs(logs):
+    """Keras 3.15 averages a multi-worker step's logs with
+    `strategy.reduce("MEAN", value, axis=0)`, which fails for scalars
+    (tensorflow/tensorflow#72388): there, give each value a batch axis."""
+    strategy = tf.distribute.get_strategy()
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and (
+        strategy.extended._in_multi_worker_mode()
+    ):
+        return {name: ops.reshape(value, (1,)) for name, value in logs.items()}
+    return logs
+
+
+def _sample_noise(model, num_rows):
+    return _replica_rows(model.sample_noise, num_rows)
+
+
+def _apply(optimizer, loss, tape, variables):
+    """Applies `loss`'s gradients, scaled by 1/replicas (the optimizer sums
+    them over replicas: the mean over the global batch)."""
+    gradients = tape.gradient(loss, variables)
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    if replicas > 1:
+        gradients = [
+            None if g is None else g / replicas for g in gradients
+        ]
+    optimizer.apply(gradients, variables)
+
+
 def _critic_round(critic, optimizer, real, fake, penalty_weight, seed):
     """One WGAN-GP step of `critic` on packed rows; returns its loss terms."""
     batch_size = ops.shape(real)[0]
-    alpha = keras.random.uniform((batch_size, 1), seed=seed)
+    alpha = _replica_rows(
+        lambda rows: keras.random.uniform((rows, 1), seed=seed), batch_size
+    )
     mixed = interpolate(real, fake, alpha)
     with tf.GradientTape() as tape:
         with tf.GradientTape() as penalty_tape:
             penalty_tape.watch(mixed)
             # One forward pass over real, fake and interpolated rows: the
             # critic has no batch statistics, so this equals three passes.
-            scores = critic.score(ops.concatenate([real, fake, mixed], 0))
+            scores = ops.cast(
+                critic.score(ops.concatenate([real, fake, mixed], 0)),
+                "float32",
+            )
             mixed_scores = scores[2 * batch_size:]
         penalty = gradient_penalty(
             penalty_tape.gradient(mixed_scores, mixed)
@@ -43,15 +108,16 @@ def _critic_round(critic, optimizer, real, fake, penalty_weight, seed):
             penalty,
             penalty_weight,
         )
-    variables = critic.trainable_variables
-    optimizer.apply(tape.gradient(terms["loss"], variables), variables)
+    _apply(optimizer, terms["loss"], tape, critic.trainable_variables)
     return terms
 
 
 def _critic_rounds(model, real, fake_features, fake_attributes):
     """One round of the main critic and, with `aux_disc`, the aux critic."""
-    fake_features = ops.stop_gradient(fake_features)
-    fake_attributes = ops.stop_gradient(fake_attributes)
+    # Under mixed precision the fakes come in the compute dtype; the critics
+    # see float32 inputs like the real rows (and cast them themselves).
+    fake_features = ops.cast(ops.stop_gradient(fake_features), "float32")
+    fake_attributes = ops.cast(ops.stop_gradient(fake_attributes), "float32")
     terms = _critic_round(
         model.critic,
         model.d_optimizer,
@@ -79,8 +145,10 @@ def _fakes(model, noise):
 
 
 def _apply_generator_loss(model, tape, terms):
-    variables = model.generator_trainable_variables
-    model.g_optimizer.apply(tape.gradient(terms["loss"], variables), variables)
+    _apply(
+        model.g_optimizer, terms["loss"], tape,
+        model.generator_trainable_variables,
+    )
     model.update_trackers("g_loss", terms)
 
 
@@ -91,6 +159,7 @@ def _generator_round(model, noise):
 
 
 def train_step(model, data):
+    _synchronize_batch_norm(model)
     features, attributes, gen_flag = model.unpack_batch(data)
     real_features, real_attributes = model.pack_real(
         *model.encode(features, attributes, gen_flag)
@@ -103,7 +172,7 @@ def train_step(model, data):
         )
 
     if model.shared_noise:
-        noise = model.sample_noise(num_rows)
+        noise = _sample_noise(model, num_rows)
         with tf.GradientTape() as tape:
             fake_features, fake_attributes = _fakes(model, noise)
             with tape.stop_recording():
@@ -115,9 +184,9 @@ def train_step(model, data):
             _generator_round(model, noise)
     else:
         for _ in range(model.d_rounds):
-            fakes = _fakes(model, model.sample_noise(num_rows))
+            fakes = _fakes(model, _sample_noise(model, num_rows))
             _critic_rounds(model, real, *fakes)
         for _ in range(model.g_rounds):
-            _generator_round(model, model.sample_noise(num_rows))
+            _generator_round(model, _sample_noise(model, num_rows))
 
-    return {m.name: m.result() for m in model.metrics}
+    return _reducible_logs({m.name: m.result() for m in model.metrics})

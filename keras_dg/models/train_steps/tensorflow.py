@@ -140,8 +140,7 @@ def _critic_rounds(model, real, fake_features, fake_attributes):
 
 
 def _fakes(model, noise):
-    features, attributes, _, _ = model.generate_internal(noise, training=True)
-    return features, attributes
+    return model.training_fakes(noise)
 
 
 def _apply_generator_loss(model, tape, terms):
@@ -189,4 +188,7 @@ def train_step(model, data):
         for _ in range(model.g_rounds):
             _generator_round(model, _sample_noise(model, num_rows))
 
+    # The sub-optimizers count their own steps; the wrapper counts batches
+    # (what callbacks such as TensorBoard read as the step).
+    model.optimizer.iterations.assign_add(1)
     return _reducible_logs({m.name: m.result() for m in model.metrics})

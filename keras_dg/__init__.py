@@ -18,8 +18,8 @@ from keras_dg.specs import OutputType
 from keras_dg.version import __version__
 
 _LAZY_SUBMODULES = (
-    "callbacks", "data", "evaluation", "pipeline", "presets", "privacy",
-    "tuning", "workflows",
+    "callbacks", "data", "distribute", "evaluation", "pipeline", "presets",
+    "privacy", "tuning", "workflows",
 )
 
 __all__ = [

@@ -371,6 +371,15 @@ class DoppelGANger(keras.Model):
             self.attribute_critic.build((None, self.attribute_dim))
         self.built = True
 
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Built in __init__ and compile. Keras's own step would reduce a data
+        # batch across workers, which fails for dict batches under
+        # MultiWorkerMirroredStrategy (keras-team/keras#20329).
+        if not (self.built and self.compiled and self.optimizer.built):
+            super()._maybe_symbolic_build(
+                iterator=iterator, data_batch=data_batch
+            )
+
     @property
     def generator_trainable_variables(self):
         variables = list(self.attribute_generator.trainable_variables)

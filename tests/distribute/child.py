@@ -28,21 +28,6 @@ GLOBAL_BATCH = 8
 EPOCHS = 2
 
 
-def _skip_symbolic_build(model):
-    """Stands in for `DoppelGANger._maybe_symbolic_build` (requested from
-    the model's owner) until the model has it.
-
-    `fit` under a strategy first reduces one batch across the replicas to
-    build the model symbolically; DoppelGANger is built in `__init__` and
-    `compile`, so this is not needed, and the reduction fails for dict
-    batches under `MultiWorkerMirroredStrategy` (keras-team/keras#20329).
-    """
-    import keras
-
-    if type(model)._maybe_symbolic_build is keras.Model._maybe_symbolic_build:
-        model._maybe_symbolic_build = lambda *args, **kwargs: None
-
-
 def train(strategy, config):
     """Builds the tiny model under `strategy`, trains 2 epochs of 2 global
     batches, returns a dict of arrays."""
@@ -61,8 +46,6 @@ def train(strategy, config):
             d_optimizer=keras.optimizers.SGD(LEARNING_RATE),
             attr_d_optimizer=keras.optimizers.SGD(LEARNING_RATE),
         )
-    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
-        _skip_symbolic_build(model)
     history = model.fit(
         tiny_dataset(n=16),
         batch_size=GLOBAL_BATCH,

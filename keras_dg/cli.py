@@ -21,6 +21,7 @@ Examples:
 """
 
 import argparse
+import json
 import dataclasses
 import fnmatch
 import os
@@ -342,6 +343,12 @@ def _run_pipeline(args, data, preset, model_kwargs=None, training=None):
 
 
 def _train_arguments(parser):
+    _add_data_flags(parser)
+    _add_hyperparameter_flags(parser)
+    _add_run_flags(parser)
+
+
+def _add_data_flags(parser):
     source = parser.add_argument_group(
         "data (exactly one of --data-dir, --table, --recipe)"
     )
@@ -451,8 +458,6 @@ def _train_arguments(parser):
         help="named configuration: " + ", ".join(presets_lib.preset_names())
              + " (default: the recipe's, else web: the model's defaults)",
     )
-    _add_hyperparameter_flags(parser)
-    _add_run_flags(parser)
 
 
 def _recipes():
@@ -650,7 +655,8 @@ def _folder_data(args):
     }
 
 
-def _train(args):
+def _training_data(args):
+    """(data dict, preset, model kwargs) from the data and model flags."""
     from keras_dg import pipeline
 
     _check_source_flags(args)
@@ -689,11 +695,94 @@ def _train(args):
         data["train"], data["test"] = pipeline.split_dataset(
             data["train"], args.test_fraction, args.seed
         )
+    return data, preset, model_kwargs
+
+
+def _train(args):
+    data, preset, model_kwargs = _training_data(args)
     _run_pipeline(args, data, preset["name"], model_kwargs, _training(args))
     return 0
 
 
-# --- demo --------------------------------------------------------------------
+# --- tune --------------------------------------------------------------------
+
+
+def _tune_arguments(parser):
+    _add_data_flags(parser)
+    _add_hyperparameter_flags(parser)
+    search = parser.add_argument_group("search")
+    search.add_argument(
+        "--out", "-o", required=True, metavar="DIR",
+        help="folder of the search: best_model.keras, tuning_summary.json "
+             "and KerasTuner's trials (a rerun resumes the search)",
+    )
+    search.add_argument(
+        "--tuner", choices=("random", "bayesian", "hyperband"),
+        default="random", help="KerasTuner algorithm (default: random)",
+    )
+    search.add_argument(
+        "--max-trials", type=_positive_int, default=10, metavar="N",
+        help="trials to run (default: 10)",
+    )
+    search.add_argument(
+        "--quick", action="store_true",
+        help="smoke run: the preset's tiny model and small data",
+    )
+    search.add_argument(
+        "--seed", type=_non_negative_int, default=0,
+        help="seed of the trials and the oracle (default: 0)",
+    )
+    search.add_argument(
+        "--overwrite", action="store_true",
+        help="discard a previous search in --out instead of resuming it",
+    )
+    search.add_argument(
+        "--verbose", type=int, choices=(0, 1, 2), default=1,
+        help="verbosity of the tuner and of each trial's fit (default: 1)",
+    )
+
+
+def _tune(args):
+    from keras_dg import tuning
+
+    data, preset, model_kwargs = _training_data(args)
+    if data.get("test") is None:
+        raise ValueError(
+            "Tuning scores each trial on held-out series: give data with a "
+            "test split, --test-table, or --test-fraction."
+        )
+    training = {**preset.get("training", {}), **_training(args)}
+    # Flags given fix a value (it leaves the search space); --quick also
+    # fixes the preset's tiny network sizes.
+    if args.quick:
+        sizes = {
+            k: v for k, v in preset["config"].items()
+            if k.endswith(("_num_units", "_num_layers"))
+        }
+        model_kwargs = {**sizes, **model_kwargs}
+    summary = tuning.tune(
+        data["train"],
+        data["test"],
+        args.out,
+        tuner=args.tuner,
+        max_trials=args.max_trials,
+        epochs=training.get("epochs", 10),
+        batch_size=training.get("batch_size", 100),
+        model_kwargs=model_kwargs,
+        seed=args.seed,
+        overwrite=args.overwrite,
+        verbose=args.verbose,
+    )
+    if summary.get("role") == "worker":
+        print(f"worker {summary.get('tuner_id')}: done")
+        return 0
+    best = summary.get("best") or {}
+    print(json.dumps({"best_model": summary.get("best_model"),
+                      "best": best}, indent=1, default=str))
+    return 0
+
+
+# --- demo ---# --- demo --------------------------------------------------------------------
 
 
 def _demo_arguments(parser):
@@ -1316,6 +1405,19 @@ register_command(
     "then generated data and a fidelity report, written to --out.",
     _demo_arguments,
     _demo,
+)
+register_command(
+    "tune",
+    "search hyperparameters with KerasTuner",
+    "Search DoppelGANger's hyperparameters (sample_len, learning rates, "
+    "d_rounds, num_packing, aux_disc, self_norm, sizes, GP weights) with "
+    "KerasTuner for the best held-out fidelity (acf_mse + attribute_jsd); "
+    "save the best model. Hyperparameter flags fix a value. Distributed: "
+    "see docs/scaling.md.",
+    _tune_arguments,
+    _tune,
+    usage="%(prog)s (--data-dir DIR | --table FILE | --recipe NAME) --out DIR"
+          " [options]",
 )
 register_command(
     "presets",

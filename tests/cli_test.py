@@ -87,7 +87,7 @@ def test_hyperparameter_flags_are_model_arguments():
 
 def test_commands_are_one_table():
     assert list(cli.COMMANDS) == [
-        "train", "generate", "evaluate", "demo", "presets"
+        "train", "generate", "evaluate", "demo", "tune", "presets"
     ]
     with pytest.raises(ValueError, match="already registered"):
         cli.register_command("train", "", "", lambda p: None, lambda a: 0)
@@ -112,6 +112,9 @@ def test_commands_are_one_table():
         (["generate", "--out", "x"], "--model"),
         (["evaluate", "--real", "r", "--out", "x"], "--synthetic"),
         (["demo", "--epochs", "many"], "expected a positive integer"),
+        (["tune", "--recipe", "wwt"], "--out"),
+        (["tune", "--recipe", "wwt", "--out", "x", "--tuner", "grid"],
+         "invalid choice: 'grid'"),
     ],
 )
 def test_bad_flags_exit_2_with_the_message(capsys, argv, match):
@@ -419,3 +422,30 @@ def test_demo_quick_with_the_installed_console_script(tmp_path):
     assert "keras-dg: error:" in again.stderr
     assert "previous run" in again.stderr
     assert "Traceback" not in again.stderr
+
+
+def test_tune_quick_saves_a_reloadable_best_model(capsys, tmp_path):
+    import keras
+
+    out = tmp_path / "search"
+    code, stdout, err = _run(
+        capsys, "tune", "--recipe", "wwt", "--quick", "--num-series", "48",
+        "--max-trials", "2", "--out", str(out), "--verbose", "0",
+    )
+    assert code == 0, err
+    summary = json.loads(stdout[stdout.index("{"):])
+    assert summary["best"]["status"] == "COMPLETED"
+    assert summary["best"]["fidelity"] >= 0
+    model = keras.saving.load_model(summary["best_model"])
+    assert model.generate(2, seed=0).features.shape[0] == 2
+
+
+def test_tune_needs_held_out_data(capsys, tmp_path):
+    folder = tmp_path / "dg"
+    save_dg(tiny_dataset(n=8), str(folder))
+    code, _, err = _run(
+        capsys, "tune", "--data-dir", str(folder), "--sample_len", "2",
+        "--out", str(tmp_path / "s"),
+    )
+    assert code == 2
+    assert "held-out" in err

@@ -213,7 +213,9 @@ def _train_batch(model, data):
         *model.encode(features, attributes, gen_flag)
     )
     num_rows = ops.shape(real_features)[0]
-    real = {"critic": model.critic.pack_inputs([real_features, real_attributes])}
+    real = {
+        "critic": model.critic.pack_inputs([real_features, real_attributes])
+    }
     if model.aux_disc:
         real["attribute_critic"] = model.attribute_critic.pack_inputs(
             real_attributes

@@ -100,7 +100,9 @@ def _fakes(model, noise):
 
 
 def _apply_generator_loss(model, terms):
-    _apply(model.g_optimizer, terms["loss"], model.generator_trainable_variables)
+    _apply(
+        model.g_optimizer, terms["loss"], model.generator_trainable_variables
+    )
     model.update_trackers("g_loss", _detached(terms))
 
 

@@ -262,10 +262,23 @@ def summarize(tuner, tuner_name=None):
     return {
         "tuner": tuner_name or type(tuner).__name__,
         "objective": f"{OBJECTIVE_NAME} (min)",
-        "devices": keras.distribution.list_devices(),
+        "devices": _devices(),
         "trials": completed + others,
         "best": completed[0] if completed else None,
     }
+
+
+def _devices():
+    """The devices Keras trains on (`keras.distribution` is JAX and
+    TensorFlow only)."""
+    try:
+        return keras.distribution.list_devices()
+    except AttributeError:
+        import torch
+
+        if torch.cuda.is_available():
+            return [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+        return ["cpu:0"]
 
 
 def _check_positive_int(value, name):

@@ -1,10 +1,15 @@
 """Training under Keras mixed-precision policies, on CPU."""
 
+import importlib
+
 import keras
 import numpy as np
 import pytest
 
-import keras_dg.models.train_steps.tensorflow as tf_train_step
+from keras_dg.models.train_steps import _MODULES
+
+# The train step of the backend under test (its gradient penalty is patched).
+tf_train_step = importlib.import_module(_MODULES[keras.config.backend()])
 from tests.harness import tiny_dataset
 from tests.harness import tiny_model
 

@@ -1,5 +1,6 @@
 import keras
 import numpy as np
+from keras.ops import convert_to_numpy as to_numpy
 import pytest
 
 from keras_dg import Output
@@ -20,7 +21,7 @@ def _noise(n=6, d=5):
 def test_shapes_and_heads():
     layer = AttributeGenerator(OUTPUTS, num_layers=3, num_units=4)
     soft, hard = layer(_noise())
-    soft, hard = np.asarray(soft), np.asarray(hard)
+    soft, hard = to_numpy(soft), to_numpy(hard)
     assert soft.shape == hard.shape == (6, 6)
     np.testing.assert_allclose(soft[:, :3].sum(1), 1, rtol=1e-5)
     assert ((soft[:, 3:5] > 0) & (soft[:, 3:5] < 1)).all()

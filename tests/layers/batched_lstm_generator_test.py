@@ -1,4 +1,5 @@
 import numpy as np
+from keras.ops import convert_to_numpy as to_numpy
 import pytest
 
 from keras_dg import Output
@@ -30,7 +31,7 @@ def test_shapes(feed_back, initial_state):
 
 
 def _check_flags_and_masking(layer, condition, **call_kwargs):
-    features, flag, lengths = (np.asarray(x) for x in layer(condition, **call_kwargs))
+    features, flag, lengths = (to_numpy(x) for x in layer(condition, **call_kwargs))
     t, s = layer.max_sequence_len, layer.sample_len
     probs = features[..., -2:]
     for i in range(len(features)):
@@ -67,9 +68,9 @@ def test_given_noise_and_initial_state_are_deterministic():
     state = np.random.default_rng(2).normal(size=(4, 1, 2, 4)).astype("float32")
     a = layer(condition, noise=noise, initial_state=state)[0]
     b = layer(condition, noise=noise, initial_state=state)[0]
-    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    np.testing.assert_array_equal(to_numpy(a), to_numpy(b))
     c = layer(condition)[0]
-    assert not np.allclose(np.asarray(a), np.asarray(c))
+    assert not np.allclose(to_numpy(a), to_numpy(c))
 
 
 def test_noise_is_one_vector_per_lstm_step():

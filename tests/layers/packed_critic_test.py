@@ -1,4 +1,5 @@
 import numpy as np
+from keras.ops import convert_to_numpy as to_numpy
 import pytest
 
 from keras_dg.layers import PackedCritic
@@ -9,7 +10,7 @@ from tests.harness import assert_config_round_trip
 def test_pack_groups_rows_pack_major():
     # Rows k * B + i are the k-th member of packed sample i.
     x = np.arange(12, dtype="float32").reshape(6, 2)  # P=3, B=2
-    packed = np.asarray(pack(x, 3))
+    packed = to_numpy(pack(x, 3))
     np.testing.assert_array_equal(
         packed, [[0, 1, 4, 5, 8, 9], [2, 3, 6, 7, 10, 11]]
     )
@@ -34,7 +35,7 @@ def test_order_of_packed_inputs_is_features_then_attributes():
     critic = PackedCritic(num_layers=1, num_units=1, num_packing=2)
     f = np.arange(4, dtype="float32").reshape(4, 1)
     a = 10 + np.arange(4, dtype="float32").reshape(4, 1)
-    packed = np.asarray(critic.pack_inputs([f, a]))
+    packed = to_numpy(critic.pack_inputs([f, a]))
     np.testing.assert_array_equal(packed, [[0, 2, 10, 12], [1, 3, 11, 13]])
 
 
@@ -42,7 +43,7 @@ def test_score_equals_call_on_packed_rows():
     critic = PackedCritic(num_layers=2, num_units=4, num_packing=2)
     x = np.random.default_rng(0).normal(size=(6, 3)).astype("float32")
     np.testing.assert_allclose(
-        np.asarray(critic(x)), np.asarray(critic.score(critic.pack_inputs(x)))
+        to_numpy(critic(x)), to_numpy(critic.score(critic.pack_inputs(x)))
     )
 
 

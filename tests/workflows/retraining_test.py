@@ -1,4 +1,5 @@
 import numpy as np
+from keras.ops import convert_to_numpy as to_numpy
 import pytest
 
 import keras_dg
@@ -29,12 +30,12 @@ def test_retraining_moves_the_marginals_and_keeps_the_feature_network():
         model, _skewed(data, 2), epochs=40, batch_size=16, verbose=0
     )
     for before, after in zip(features_before, retrained.feature_generator.weights):
-        np.testing.assert_array_equal(before, np.asarray(after))
+        np.testing.assert_array_equal(before, to_numpy(after))
     for before, after in zip(addi_before, retrained.addi_generator.weights):
-        np.testing.assert_array_equal(before, np.asarray(after))
+        np.testing.assert_array_equal(before, to_numpy(after))
     # The original model is untouched.
     for before, after in zip(features_before, model.feature_generator.weights):
-        np.testing.assert_array_equal(before, np.asarray(after))
+        np.testing.assert_array_equal(before, to_numpy(after))
     share_before = model.generate(400, seed=0).attributes[:, 2].mean()
     share_after = retrained.generate(400, seed=0).attributes[:, 2].mean()
     assert share_after > 0.8 > share_before
@@ -47,13 +48,13 @@ def test_critics_see_no_features_or_min_max_in_retraining():
     features, attributes = model.encode(
         data.features, data.attributes, data.gen_flag
     )
-    assert np.all(np.asarray(features) == 0)
-    attributes = np.asarray(attributes)
+    assert np.all(to_numpy(features) == 0)
+    attributes = to_numpy(attributes)
     np.testing.assert_array_equal(attributes[:, :4], data.attributes)
     assert np.all(attributes[:, 4:] == 0)
     fake_features, fake_attributes = model.training_fakes(model.sample_noise(4))
-    assert np.all(np.asarray(fake_features) == 0)
-    assert np.all(np.asarray(fake_attributes)[:, 4:] == 0)
+    assert np.all(to_numpy(fake_features) == 0)
+    assert np.all(to_numpy(fake_attributes)[:, 4:] == 0)
     assert model.generator_trainable_variables == list(
         model.attribute_generator.trainable_variables
     )

@@ -12,7 +12,6 @@ from keras_dg.layers.packed_critic import PackedCritic
 from keras_dg.models.train_steps import get_train_step
 from keras_dg.preprocessing.gen_flag import add_gen_flag
 from keras_dg.preprocessing.gen_flag import check_sample_len
-from keras_dg.preprocessing.gen_flag import gen_flag_output
 from keras_dg.preprocessing.per_sample_normalization import addi_outputs
 from keras_dg.preprocessing.per_sample_normalization import (
     normalize_per_sample,
@@ -679,6 +678,44 @@ class DoppelGANger(keras.Model):
         return ops.take(features, index, axis=0), ops.take(
             attributes, index, axis=0
         )
+
+    # --- Pieces of every backend's train step --------------------------------
+
+    def critic_inputs(self, features, attributes):
+        """Packed float32 rows per critic (`"critic"`, and
+        `"attribute_critic"` with `aux_disc`) for internal-encoding
+        features and attributes (under mixed precision the fakes come in the
+        compute dtype; the critics always see float32)."""
+        features = ops.cast(features, "float32")
+        attributes = ops.cast(attributes, "float32")
+        rows = {"critic": self.critic.pack_inputs([features, attributes])}
+        if self.aux_disc:
+            rows["attribute_critic"] = self.attribute_critic.pack_inputs(
+                attributes
+            )
+        return rows
+
+    def real_critic_inputs(self, data):
+        """`(rows per critic, number of unpacked rows)` of a `fit` batch:
+        unpacked, encoded, packed (`pack_real`)."""
+        features, attributes, gen_flag = self.unpack_batch(data)
+        features, attributes = self.pack_real(
+            *self.encode(features, attributes, gen_flag)
+        )
+        return self.critic_inputs(features, attributes), ops.shape(features)[0]
+
+    def critic_jobs(self):
+        """One round's critics: `(tracker prefix, rows key, critic,
+        optimizer, gradient-penalty weight)` for the main critic and, with
+        `aux_disc`, the attribute critic."""
+        jobs = [("d_loss", "critic", self.critic, self.d_optimizer,
+                 self.d_gp_coe)]
+        if self.aux_disc:
+            jobs.append(
+                ("attr_d_loss", "attribute_critic", self.attribute_critic,
+                 self.attr_d_optimizer, self.attr_d_gp_coe)
+            )
+        return jobs
 
     # --- Training -----------------------------------------------------------
 

@@ -32,7 +32,6 @@ def train(strategy, config):
     """Builds the tiny model under `strategy`, trains 2 epochs of 2 global
     batches, returns a dict of arrays."""
     import keras
-    import tensorflow as tf
 
     from tests.harness import tiny_dataset
     from tests.harness import tiny_model

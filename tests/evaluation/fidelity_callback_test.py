@@ -4,7 +4,6 @@ import keras
 import numpy as np
 import pytest
 
-from keras_dg import Output
 from keras_dg.evaluation import FidelityCallback
 from keras_dg.evaluation import evaluate
 from tests.evaluation.helpers import make_dataset

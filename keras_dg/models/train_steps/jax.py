@@ -132,31 +132,15 @@ def _critic_round(critic, optimizer, real, fake, penalty_weight, seed):
 def _critic_rounds(model, real, fake_features, fake_attributes):
     """One round of the main critic and, with `aux_disc`, the aux critic.
 
-    The fakes are constants here: no gradient reaches the generator. Under
-    mixed precision they come in the compute dtype; the critics see float32
-    inputs like the real rows (and cast them themselves).
+    The fakes are constants here: no gradient reaches the generator.
     """
-    fake_features = ops.cast(fake_features, "float32")
-    fake_attributes = ops.cast(fake_attributes, "float32")
-    terms = _critic_round(
-        model.critic,
-        model.d_optimizer,
-        real["critic"],
-        model.critic.pack_inputs([fake_features, fake_attributes]),
-        model.d_gp_coe,
-        model.seed_generator,
-    )
-    model.update_trackers("d_loss", terms)
-    if model.aux_disc:
+    fake = model.critic_inputs(fake_features, fake_attributes)
+    for prefix, key, critic, optimizer, weight in model.critic_jobs():
         terms = _critic_round(
-            model.attribute_critic,
-            model.attr_d_optimizer,
-            real["attribute_critic"],
-            model.attribute_critic.pack_inputs(fake_attributes),
-            model.attr_d_gp_coe,
+            critic, optimizer, real[key], fake[key], weight,
             model.seed_generator,
         )
-        model.update_trackers("attr_d_loss", terms)
+        model.update_trackers(prefix, terms)
 
 
 def _fakes(model, noise):
@@ -208,18 +192,7 @@ def _shared_noise_rounds(model, real, noise):
 
 
 def _train_batch(model, data):
-    features, attributes, gen_flag = model.unpack_batch(data)
-    real_features, real_attributes = model.pack_real(
-        *model.encode(features, attributes, gen_flag)
-    )
-    num_rows = ops.shape(real_features)[0]
-    real = {
-        "critic": model.critic.pack_inputs([real_features, real_attributes])
-    }
-    if model.aux_disc:
-        real["attribute_critic"] = model.attribute_critic.pack_inputs(
-            real_attributes
-        )
+    real, num_rows = model.real_critic_inputs(data)
 
     if model.shared_noise:
         _shared_noise_rounds(model, real, model.sample_noise(num_rows))

@@ -221,31 +221,16 @@ def _dp_critic_round(
 
 def _dp_critic_rounds(model, real, fake_features, fake_attributes):
     """One DP round of the main critic and, with `aux_disc`, the aux one."""
-    fake_features = ops.stop_gradient(fake_features)
-    fake_attributes = ops.stop_gradient(fake_attributes)
-    terms = _dp_critic_round(
-        model.critic,
-        model.d_optimizer,
-        real["critic"],
-        model.critic.pack_inputs([fake_features, fake_attributes]),
-        model.d_gp_coe,
-        model.seed_generator,
-        model.dp_l2_norm_clip,
-        model.dp_noise_multiplier,
+    fake = model.critic_inputs(
+        ops.stop_gradient(fake_features), ops.stop_gradient(fake_attributes)
     )
-    model.update_trackers("d_loss", terms)
-    if model.aux_disc:
+    for prefix, key, critic, optimizer, weight in model.critic_jobs():
         terms = _dp_critic_round(
-            model.attribute_critic,
-            model.attr_d_optimizer,
-            real["attribute_critic"],
-            model.attribute_critic.pack_inputs(fake_attributes),
-            model.attr_d_gp_coe,
-            model.seed_generator,
-            model.dp_l2_norm_clip,
+            critic, optimizer, real[key], fake[key], weight,
+            model.seed_generator, model.dp_l2_norm_clip,
             model.dp_noise_multiplier,
         )
-        model.update_trackers("attr_d_loss", terms)
+        model.update_trackers(prefix, terms)
 
 
 def train_step(model, data):
@@ -257,13 +242,7 @@ def train_step(model, data):
         features, attributes, gen_flag
     )
     num_rows = ops.shape(real_features)[0]
-    real = {
-        "critic": model.critic.pack_inputs([real_features, real_attributes])
-    }
-    if model.aux_disc:
-        real["attribute_critic"] = model.attribute_critic.pack_inputs(
-            real_attributes
-        )
+    real = model.critic_inputs(real_features, real_attributes)
 
     if model.shared_noise:
         noise = model.sample_noise(num_rows)
@@ -285,4 +264,6 @@ def train_step(model, data):
         for _ in range(model.g_rounds):
             _generator_round(model, model.sample_noise(num_rows))
 
+    # The sub-optimizers count their own steps; the wrapper counts batches.
+    model.optimizer.iterations.assign_add(1)
     return {m.name: m.result() for m in model.metrics}

@@ -14,51 +14,20 @@ critic and auto-normalization on as for the paper's page views; batch 20,
 Same as `keras-dg demo --out DIR`.
 """
 
-import argparse
+import os
 import sys
 
-from keras_dg import pipeline
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _recipe  # noqa: E402  (the recipes' shared runner, beside this file)
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "--epochs", type=int, default=None,
-        help="training epochs (default: the preset's 200; --quick: 2)",
-    )
-    parser.add_argument("--out", default="runs/flights", help="run folder")
-    parser.add_argument(
-        "--quick", action="store_true",
-        help="smoke run: tiny model, 2 epochs, the first 4 weeks",
-    )
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--overwrite", action="store_true",
-        help="replace a previous run in --out",
-    )
-    parser.add_argument(
-        "--resume", action="store_true",
-        help="continue a previous run in --out from its checkpoint",
-    )
-    args = parser.parse_args(argv)
-    try:
-        data = pipeline.load_recipe(
-            "flights", quick=args.quick, seed=args.seed
-        )
-        print(f"Data: {data['source']}")
-        result = pipeline.run(
-            data["train"], args.out, preset="flights", epochs=args.epochs,
-            test=data["test"], transformer=data["transformer"],
-            quick=args.quick, seed=args.seed, overwrite=args.overwrite,
-            resume=args.resume,
-        )
-    except (ValueError, FileNotFoundError) as e:
-        print(f"flights.py: error: {e}", file=sys.stderr)
-        return 2
-    print(f"Model: {result.model}")
-    print(f"Generated data: {result.generated_npz}, {result.generated_csv}")
-    print(f"Report: {result.report_html}")
-    return 0
+    args = _recipe.parser(
+        __doc__, "runs/flights",
+        epochs_help="training epochs (default: the preset's 200; --quick: 2)",
+        quick_help="smoke run: tiny model, 2 epochs, the first 4 weeks",
+    ).parse_args(argv)
+    return _recipe.run("flights", "flights", args, "the flights data")
 
 
 if __name__ == "__main__":

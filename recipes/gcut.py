@@ -18,11 +18,11 @@ not what DoppelGANger learns from Google's traces.
 Same as `keras-dg train --recipe gcut [--data DIR] --out DIR`.
 """
 
-import argparse
 import os
 import sys
 
-from keras_dg import pipeline
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _recipe  # noqa: E402  (the recipes' shared runner, beside this file)
 
 SHARED_SCHEMA = os.path.join(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
@@ -31,11 +31,14 @@ SHARED_SCHEMA = os.path.join(
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "--data", default=None,
-        help="the GCUT folder in the original format; omit for SYNTHETIC "
+    parser = _recipe.parser(
+        __doc__, "runs/gcut",
+        epochs_help="training epochs (default: the paper's 400; --quick: 2)",
+        quick_help="smoke run: tiny model, 2 epochs, small data (stand-in: "
+                   "96 tasks)",
+        data="the GCUT folder in the original format; omit for SYNTHETIC "
              "stand-in data",
+        num_series=True,
     )
     parser.add_argument(
         "--schema", default=None,
@@ -43,56 +46,19 @@ def main(argv=None):
              "(default: ../shared/data/google_schema if present, else the "
              "built-in schema)",
     )
-    parser.add_argument(
-        "--epochs", type=int, default=None,
-        help="training epochs (default: the paper's 400; --quick: 2)",
-    )
-    parser.add_argument("--out", default="runs/gcut", help="run folder")
-    parser.add_argument(
-        "--quick", action="store_true",
-        help="smoke run: tiny model, 2 epochs, small data (stand-in: 96 "
-             "tasks)",
-    )
-    parser.add_argument(
-        "--num-series", type=int, default=None,
-        help="training series (stand-in default: 1000)",
-    )
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--overwrite", action="store_true",
-        help="replace a previous run in --out",
-    )
-    parser.add_argument(
-        "--resume", action="store_true",
-        help="continue a previous run in --out from its checkpoint",
-    )
     args = parser.parse_args(argv)
     schema = args.schema
     if schema is None and args.data is None and os.path.isdir(SHARED_SCHEMA):
         schema = os.path.normpath(SHARED_SCHEMA)
-    try:
-        data = pipeline.load_recipe(
-            "gcut", data_dir=args.data, quick=args.quick, seed=args.seed,
-            num_series=args.num_series, schema_dir=schema,
-        )
-        print(f"Data: {data['source']}")
+
+    def show_schema(data):
         if data["synthetic"]:
             print(f"Schema: {schema or 'built-in copy of the GCUT schema'}")
-        result = pipeline.run(
-            data["train"], args.out, preset="google", epochs=args.epochs,
-            test=data["test"], transformer=data["transformer"],
-            quick=args.quick, seed=args.seed, overwrite=args.overwrite,
-            resume=args.resume,
-        )
-    except (ValueError, FileNotFoundError) as e:
-        print(f"gcut.py: error: {e}", file=sys.stderr)
-        return 2
-    if data["synthetic"]:
-        print("NOTE: trained on SYNTHETIC stand-in data, not on GCUT.")
-    print(f"Model: {result.model}")
-    print(f"Generated data: {result.generated_npz}, {result.generated_csv}")
-    print(f"Report: {result.report_html}")
-    return 0
+
+    return _recipe.run(
+        "gcut", "google", args, "GCUT", on_data=show_schema,
+        data_dir=args.data, num_series=args.num_series, schema_dir=schema,
+    )
 
 
 if __name__ == "__main__":

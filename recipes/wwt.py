@@ -18,64 +18,27 @@ what DoppelGANger learns from Wikipedia.
 Same as `keras-dg train --recipe wwt [--data DIR] --out DIR`.
 """
 
-import argparse
+import os
 import sys
 
-from keras_dg import pipeline
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _recipe  # noqa: E402  (the recipes' shared runner, beside this file)
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "--data", default=None,
-        help="the WWT folder in the original format; omit for SYNTHETIC "
+    args = _recipe.parser(
+        __doc__, "runs/wwt",
+        epochs_help="training epochs (default: the paper's 400; --quick: 2)",
+        quick_help="smoke run: tiny model, 2 epochs, small data (stand-in: "
+                   "96 series of 50 days)",
+        data="the WWT folder in the original format; omit for SYNTHETIC "
              "stand-in data",
+        num_series=True,
+    ).parse_args(argv)
+    return _recipe.run(
+        "wwt", "web", args, "WWT", data_dir=args.data,
+        num_series=args.num_series,
     )
-    parser.add_argument(
-        "--epochs", type=int, default=None,
-        help="training epochs (default: the paper's 400; --quick: 2)",
-    )
-    parser.add_argument("--out", default="runs/wwt", help="run folder")
-    parser.add_argument(
-        "--quick", action="store_true",
-        help="smoke run: tiny model, 2 epochs, small data (stand-in: 96 "
-             "series of 50 days)",
-    )
-    parser.add_argument(
-        "--num-series", type=int, default=None,
-        help="training series (stand-in default: 1000)",
-    )
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--overwrite", action="store_true",
-        help="replace a previous run in --out",
-    )
-    parser.add_argument(
-        "--resume", action="store_true",
-        help="continue a previous run in --out from its checkpoint",
-    )
-    args = parser.parse_args(argv)
-    try:
-        data = pipeline.load_recipe(
-            "wwt", data_dir=args.data, quick=args.quick, seed=args.seed,
-            num_series=args.num_series,
-        )
-        print(f"Data: {data['source']}")
-        result = pipeline.run(
-            data["train"], args.out, preset="web", epochs=args.epochs,
-            test=data["test"], transformer=data["transformer"],
-            quick=args.quick, seed=args.seed, overwrite=args.overwrite,
-            resume=args.resume,
-        )
-    except (ValueError, FileNotFoundError) as e:
-        print(f"wwt.py: error: {e}", file=sys.stderr)
-        return 2
-    if data["synthetic"]:
-        print("NOTE: trained on SYNTHETIC stand-in data, not on WWT.")
-    print(f"Model: {result.model}")
-    print(f"Generated data: {result.generated_npz}, {result.generated_csv}")
-    print(f"Report: {result.report_html}")
-    return 0
 
 
 if __name__ == "__main__":

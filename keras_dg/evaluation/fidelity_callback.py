@@ -10,6 +10,7 @@ from keras_dg.evaluation._utils import check_dataset
 from keras_dg.evaluation._utils import check_positive_int
 from keras_dg.evaluation._utils import check_seed
 from keras_dg.evaluation.metrics import SCALAR_METRICS
+from keras_dg.evaluation.metrics import check_metric_names
 from keras_dg.evaluation.metrics import evaluate
 from keras_dg.evaluation.metrics import unavailable_metrics
 
@@ -98,23 +99,7 @@ class FidelityCallback(keras.callbacks.Callback):
             if n_samples is None
             else check_positive_int(n_samples, "n_samples")
         )
-        if isinstance(metrics, str):
-            metrics = [metrics]
-        try:
-            metrics = tuple(metrics)
-        except TypeError:
-            raise ValueError(
-                "`metrics` must be a list of metric names. Received: "
-                f"metrics={metrics!r}"
-            ) from None
-        if not metrics:
-            raise ValueError("`metrics` must name at least one metric.")
-        for name in metrics:
-            if name not in SCALAR_METRICS:
-                raise ValueError(
-                    f"Unknown metric {name!r} in `metrics`. Expected one of "
-                    f"{', '.join(SCALAR_METRICS)}."
-                )
+        metrics = check_metric_names(metrics, SCALAR_METRICS)
         reasons = unavailable_metrics(real, train=train, metrics=metrics)
         if reasons:
             group, reason = next(iter(reasons.items()))

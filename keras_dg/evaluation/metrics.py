@@ -141,6 +141,33 @@ SCALAR_METRICS = {
 }
 
 
+def check_metric_names(metrics, allowed, argument="metrics", expected=None):
+    """`metrics` (one name or several) as a tuple of names from `allowed`.
+
+    Raises `ValueError` naming `argument` for a non-list, an empty list or
+    an unknown name (the message lists `expected`, default "one of" the
+    allowed names).
+    """
+    if isinstance(metrics, str):
+        metrics = [metrics]
+    try:
+        metrics = tuple(metrics)
+    except TypeError:
+        raise ValueError(
+            f"`{argument}` must be a list of metric names. Received: "
+            f"{argument}={metrics!r}"
+        ) from None
+    if not metrics:
+        raise ValueError(f"`{argument}` must name at least one metric.")
+    for name in metrics:
+        if name not in allowed:
+            raise ValueError(
+                f"Unknown metric {name!r} in `{argument}`. Expected "
+                f"{expected or 'one of'}: {', '.join(allowed)}."
+            )
+    return metrics
+
+
 def json_safe(value):
     """`value` with numpy types as Python ones and NaN/inf as `None`."""
     if isinstance(value, dict):

@@ -6,6 +6,7 @@ import numpy as np
 
 from keras_dg.dataset import TimeSeriesDataset
 from keras_dg.evaluation.metrics import SCALAR_METRICS
+from keras_dg.evaluation.metrics import check_metric_names
 from keras_dg.evaluation.metrics import evaluate
 from keras_dg.evaluation.metrics import unavailable_metrics
 from keras_dg.models.doppelganger import DoppelGANger
@@ -303,23 +304,10 @@ def _check_same_specs(train, held_out):
 
 
 def _check_fidelity_metrics(metrics, held_out):
-    if isinstance(metrics, str):
-        metrics = [metrics]
-    try:
-        metrics = tuple(metrics)
-    except TypeError:
-        raise ValueError(
-            "`fidelity_metrics` must be a list of metric names. Received: "
-            f"{metrics!r}"
-        ) from None
-    if not metrics:
-        raise ValueError("`fidelity_metrics` must name at least one metric.")
-    for name in metrics:
-        if name not in FIDELITY_METRICS:
-            raise ValueError(
-                f"`fidelity_metrics` got {name!r}; expected metrics where "
-                f"lower is better: {', '.join(FIDELITY_METRICS)}."
-            )
+    metrics = check_metric_names(
+        metrics, FIDELITY_METRICS, "fidelity_metrics",
+        expected="metrics where lower is better",
+    )
     if len(set(metrics)) != len(metrics):
         raise ValueError(
             f"`fidelity_metrics` names a metric twice: {list(metrics)}."

@@ -73,11 +73,62 @@ def test_given_noise_and_initial_state_are_deterministic():
     assert not np.allclose(to_numpy(a), to_numpy(c))
 
 
+def _reference_features(layer, condition, noise, state, feed_back):
+    """The layer's features computed with Keras' own LSTM cell: the input
+    of step i is [condition, noise_i (, previous step's outputs)]."""
+    from keras import ops
+
+    from keras_dg.layers.output_heads import apply_output_activations
+
+    n, s, k = len(condition), layer.sample_len, layer.step_dim
+    states = [[state[:, i, 0], state[:, i, 1]] for i in range(layer.num_layers)]
+    previous = np.zeros((n, s * k), "float32")
+    steps = []
+    for i in range(layer.num_steps):
+        x = np.concatenate(
+            [condition, noise[:, i]] + ([previous] if feed_back else []), 1
+        )
+        for j, cell in enumerate(layer.cells):
+            x, states[j] = cell(x, states[j])
+        step = ops.reshape(layer.heads(x), (n, s, k))
+        step = to_numpy(apply_output_activations(step, layer.step_outputs))
+        previous = step.reshape(n, -1)
+        steps.append(step)
+    features = np.stack(steps, 1).reshape(n, layer.max_sequence_len, k)
+    return to_numpy(layer._end_series(ops.convert_to_tensor(features))[0])
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(),
+        dict(unroll=False),
+        dict(num_layers=2),
+        dict(num_layers=2, unroll=False),
+        dict(feed_back=True),
+        dict(feed_back=True, num_layers=2),
+    ],
+)
+def test_lstm_matches_keras_lstm_cell(kwargs):
+    # The layer computes the gates itself (condition share once, inputs off
+    # the critical path); the result must equal stepping Keras' LSTMCell.
+    layer = _layer(**kwargs)
+    rng = np.random.default_rng(3)
+    condition = _condition(6)
+    noise = rng.normal(size=(6, 4, 5)).astype("float32")
+    state = rng.normal(size=(6, layer.num_layers, 2, 4)).astype("float32")
+    features = to_numpy(layer(condition, noise=noise, initial_state=state)[0])
+    expected = _reference_features(
+        layer, condition, noise, state, kwargs.get("feed_back", False)
+    )
+    np.testing.assert_allclose(features, expected, rtol=1e-5, atol=1e-5)
+
+
 def test_noise_is_one_vector_per_lstm_step():
     layer = _layer(noise_dim=3)
     layer(_condition(2))
     # Input = condition (3) + per-step noise (3); L = T / S = 4 steps.
-    assert layer.lstm_layers[0].cell.kernel.shape == (6, 16)
+    assert layer.cells[0].kernel.shape == (6, 16)
     assert layer.num_steps == 4
     # One dense layer holds the S x K heads: S * (F + 2) columns.
     assert layer.heads.kernel.shape == (4, 2 * 5)

@@ -12,6 +12,7 @@ from keras_dg.layers.packed_critic import PackedCritic
 from keras_dg.models.train_steps import get_train_step
 from keras_dg.preprocessing.gen_flag import add_gen_flag
 from keras_dg.preprocessing.gen_flag import check_sample_len
+from keras_dg.preprocessing.per_sample_normalization import EPSILON
 from keras_dg.preprocessing.per_sample_normalization import addi_outputs
 from keras_dg.preprocessing.per_sample_normalization import (
     normalize_per_sample,
@@ -530,7 +531,7 @@ class DoppelGANger(keras.Model):
             )
         if isinstance(seed, np.random.Generator):
             return {
-                k: seed.standard_normal(s).astype("float32")
+                k: seed.standard_normal(s, dtype=np.float32)
                 for k, s in shapes.items()
             }
         return {
@@ -576,7 +577,8 @@ class DoppelGANger(keras.Model):
 
     def call(self, inputs, training=False):
         """Generates from a dict of noise (see `sample_noise`), optionally
-        with `"attributes"` given. Returns a dict of internal tensors."""
+        with `"attributes"` given. Returns a dict of internal tensors (see
+        `generate_internal`); `predict` adds the decoded series."""
         inputs = dict(inputs)
         given = inputs.pop("attributes", None)
         features, attributes, gen_flag, lengths = self.generate_internal(
@@ -588,6 +590,22 @@ class DoppelGANger(keras.Model):
             "gen_flag": gen_flag,
             "lengths": lengths,
         }
+
+    def predict_step(self, data):
+        """`call`'s outputs plus the decoded series, computed in the
+        compiled predict function: `decoded_features` and
+        `decoded_attributes` (what `generate` returns, see `decode`)."""
+        inputs, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+        outputs = self(inputs, training=False)
+        features, attributes = self.decode_tensors(
+            outputs["features"],
+            outputs["attributes"],
+            outputs["gen_flag"],
+            given_attributes=inputs.get("attributes"),
+        )
+        outputs["decoded_features"] = features
+        outputs["decoded_attributes"] = attributes
+        return outputs
 
     # --- Encoding of real data ----------------------------------------------
 
@@ -908,9 +926,8 @@ class DoppelGANger(keras.Model):
         if attributes is not None:
             inputs["attributes"] = attributes
         out = self.predict(inputs, batch_size=batch_size, verbose=0)
-        return self.decode(
-            out["features"], out["attributes"], out["gen_flag"],
-            given_attributes=attributes,
+        return self._dataset(
+            out["decoded_features"], out["decoded_attributes"], out["gen_flag"]
         )
 
     def _fixed_blocks(self, fixed_attributes, tolerance):
@@ -989,7 +1006,9 @@ class DoppelGANger(keras.Model):
             kept.append(accepted)
             num_kept += len(accepted)
         attributes = np.concatenate(kept, axis=0)[:n]
-        return _finish(attributes, self.attribute_outputs).astype("float32")
+        return ops.convert_to_numpy(
+            _finish(attributes, self.attribute_outputs)
+        ).astype("float32")
 
     def generate_dataframe(
         self, n=None, attributes=None, seed=None, batch_size=1000
@@ -1024,39 +1043,55 @@ class DoppelGANger(keras.Model):
         check_attributes(attributes, self.attribute_outputs)
         return attributes
 
-    def decode(self, features, attributes, gen_flag, given_attributes=None):
-        """Internal generator outputs to an encoded `TimeSeriesDataset`.
+    def decode_tensors(
+        self, features, attributes, gen_flag, given_attributes=None
+    ):
+        """Internal generator outputs to encoded series, in `keras.ops`.
 
         Drops the flag columns, undoes the per-sample normalization with the
-        generated min/max, zeroes every step after each series' end, turns
-        discrete blocks into one-hot, and clips continuous values to their
-        normalization's range (the generated min/max can otherwise push
-        them outside it; original issues #28 and #41).
+        generated min/max (clipping each series to its generated range, see
+        `renormalize_per_sample`), zeroes every step after each series' end,
+        turns discrete blocks into one-hot, and clips continuous values to
+        their normalization's range (the generated min/max can otherwise
+        push them outside it; original issues #28 and #41).
+
+        Returns:
+            `(features [B, T, F], attributes [B, A_real])` tensors.
         """
-        features = np.asarray(features)[..., : self.feature_dim]
-        attributes = np.asarray(attributes)
-        gen_flag = np.asarray(gen_flag, dtype="float32")
+        features = ops.cast(features, "float32")[..., : self.feature_dim]
+        attributes = ops.cast(attributes, "float32")
+        gen_flag = ops.cast(gen_flag, "float32")
         if self.self_norm:
-            features = ops.convert_to_numpy(
-                renormalize_per_sample(
-                    features,
-                    attributes[:, self.real_attribute_dim:],
-                    self.feature_outputs,
-                )
+            features = renormalize_per_sample(
+                features,
+                attributes[:, self.real_attribute_dim:],
+                self.feature_outputs,
+                epsilon=EPSILON,
             )
         features = _finish(features, self.feature_outputs)
         features = features * gen_flag[..., None]
         if given_attributes is not None:
-            real_attributes = np.asarray(given_attributes, "float32")
+            real_attributes = ops.cast(given_attributes, "float32")
         else:
             real_attributes = _finish(
                 attributes[:, : self.real_attribute_dim],
                 self.attribute_outputs,
             )
+        return features, real_attributes
+
+    def decode(self, features, attributes, gen_flag, given_attributes=None):
+        """`decode_tensors` on arrays, as an encoded `TimeSeriesDataset`
+        (the form `generate` returns)."""
+        features, attributes = self.decode_tensors(
+            features, attributes, gen_flag, given_attributes
+        )
+        return self._dataset(features, attributes, gen_flag)
+
+    def _dataset(self, features, attributes, gen_flag):
         return TimeSeriesDataset(
-            features.astype("float32"),
-            real_attributes.astype("float32"),
-            gen_flag,
+            np.asarray(ops.convert_to_numpy(features), "float32"),
+            np.asarray(ops.convert_to_numpy(attributes), "float32"),
+            np.asarray(ops.convert_to_numpy(gen_flag), "float32"),
             self.feature_outputs,
             self.attribute_outputs,
             validate=False,
@@ -1127,9 +1162,12 @@ def _deserialize_transformer(transformer):
 
 def _finish(values, outputs):
     """One-hot discrete blocks, clip continuous blocks to their range."""
-    values = np.array(ops.convert_to_numpy(harden(values, outputs)))
+    values = harden(ops.convert_to_tensor(values), outputs)
+    low, high = [], []
     for output, start, end in output_slices(outputs):
-        if not output.is_discrete:
-            low, high = output.value_range
-            values[..., start:end] = np.clip(values[..., start:end], low, high)
-    return values
+        bounds = (0.0, 1.0) if output.is_discrete else output.value_range
+        low += [bounds[0]] * (end - start)
+        high += [bounds[1]] * (end - start)
+    low = ops.convert_to_tensor(np.array(low, "float32"), values.dtype)
+    high = ops.convert_to_tensor(np.array(high, "float32"), values.dtype)
+    return ops.minimum(ops.maximum(values, low), high)

@@ -85,13 +85,22 @@ def normalize_per_sample(features, feature_outputs, epsilon=EPSILON):
     return _replace_columns(features, columns, scaled), addi
 
 
-def renormalize_per_sample(features, addi_attributes, feature_outputs):
+def renormalize_per_sample(
+    features, addi_attributes, feature_outputs, epsilon=None
+):
     """Inverts `normalize_per_sample` with the (generated) min/max.
 
     `max = mid + half`, `min = mid - half`; MINUSONE_ONE columns are first
     mapped back with `(f + 1) / 2`, then `f <- f * (max - min) + min`.
     Discrete columns pass through. Padding is not re-zeroed here; multiply
     by the generation flag afterwards.
+
+    With `epsilon` (the widening `normalize_per_sample` used), the result is
+    also clipped to the un-widened range `[min + epsilon, max - epsilon]`
+    (the point `mid` when `half <= epsilon`), where every real series lies.
+    The original does not clip (a documented deviation): without it a
+    constant series, encoded as f = 0.5 with half = epsilon, comes back as
+    noise of amplitude ~half around mid instead of a constant.
     """
     features = ops.convert_to_tensor(features)
     columns, minus_one_one = _continuous_columns(feature_outputs)
@@ -104,4 +113,7 @@ def renormalize_per_sample(features, addi_attributes, feature_outputs):
     f = ops.take(features, columns, axis=-1)
     f = ops.where(ops.convert_to_tensor(minus_one_one), (f + 1.0) / 2.0, f)
     f = f * (mx - mn)[:, None, :] + mn[:, None, :]
+    if epsilon is not None:
+        inner = ops.maximum(half - epsilon, 0.0)[:, None, :]
+        f = ops.clip(f, mid[:, None, :] - inner, mid[:, None, :] + inner)
     return _replace_columns(features, columns, f)

@@ -29,6 +29,31 @@ def test_round_trip_recovers_the_data():
     np.testing.assert_allclose(back, x, atol=1e-5)
 
 
+def test_epsilon_clips_to_the_unwidened_range():
+    from keras_dg.preprocessing.per_sample_normalization import EPSILON
+
+    x = _data()
+    x[0, :, 4] = 0.3  # a constant series: encoded as f = 0.5, half = eps
+    normalized, addi = normalize_per_sample(x, OUTPUTS)
+    # What a generator produces: values that wobble around the encoding.
+    wobble = np.random.default_rng(1).normal(0, 0.05, x.shape).astype("float32")
+    noisy = ops.convert_to_numpy(normalized) + wobble
+    plain = ops.convert_to_numpy(renormalize_per_sample(noisy, addi, OUTPUTS))
+    clipped = ops.convert_to_numpy(
+        renormalize_per_sample(noisy, addi, OUTPUTS, epsilon=EPSILON)
+    )
+    assert np.ptp(plain[0, :, 4]) > 0
+    np.testing.assert_allclose(clipped[0, :, 4], 0.3, atol=1e-6)
+    # Every series stays inside its own [min, max] ...
+    for column in (0, 1, 4):
+        low = x[..., column].min(1, keepdims=True) - 1e-5
+        high = x[..., column].max(1, keepdims=True) + 1e-5
+        assert np.all((clipped[..., column] >= low) & (clipped[..., column] <= high))
+    # ... and the exact encoding still round-trips.
+    back = renormalize_per_sample(normalized, addi, OUTPUTS, epsilon=EPSILON)
+    np.testing.assert_allclose(ops.convert_to_numpy(back), x, atol=1e-5)
+
+
 def test_normalized_ranges_and_addi_layout():
     x = _data()
     normalized, addi = normalize_per_sample(x, OUTPUTS)

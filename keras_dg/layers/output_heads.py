@@ -73,6 +73,8 @@ def _sigmoid_form(outputs):
 
 def harden(values, outputs):
     """One-hot (argmax) of each discrete block; continuous blocks unchanged."""
+    if not any(output.is_discrete for output in outputs):
+        return values
     pieces = []
     for output, start, end in output_slices(outputs):
         block = values[..., start:end]

@@ -591,12 +591,16 @@ class DoppelGANger(keras.Model):
             "lengths": lengths,
         }
 
-    def predict_step(self, data):
+    def predict_step(self, *args):
         """`call`'s outputs plus the decoded series, computed in the
         compiled predict function: `decoded_features` and
         `decoded_attributes` (what `generate` returns, see `decode`)."""
-        inputs, _, _ = keras.utils.unpack_x_y_sample_weight(data)
-        outputs = self(inputs, training=False)
+        # TensorFlow and PyTorch call predict_step(data); JAX calls
+        # predict_step(state, data) and expects (outputs, state) back.
+        result = super().predict_step(*args)
+        stateless = keras.config.backend() == "jax"
+        outputs = dict(result[0] if stateless else result)
+        inputs, _, _ = keras.utils.unpack_x_y_sample_weight(args[-1])
         features, attributes = self.decode_tensors(
             outputs["features"],
             outputs["attributes"],
@@ -605,7 +609,7 @@ class DoppelGANger(keras.Model):
         )
         outputs["decoded_features"] = features
         outputs["decoded_attributes"] = attributes
-        return outputs
+        return (outputs, result[1]) if stateless else outputs
 
     # --- Encoding of real data ----------------------------------------------
 
@@ -877,7 +881,8 @@ class DoppelGANger(keras.Model):
                 discrete, scaled continuous): generate the features for
                 exactly these attributes (conditional generation).
             seed: int or None. The same seed gives the same data.
-            batch_size: int. Series per forward pass. Defaults to 1000.
+            batch_size: int. Series per compiled forward pass (chunks
+                of 1000 or more use the CPU well). Defaults to 1000.
             fixed_attributes: optional dict `{attribute output index: value}`
                 fixing some attributes and letting the model sample the
                 others from its learned conditional distribution. A discrete
@@ -925,9 +930,19 @@ class DoppelGANger(keras.Model):
         inputs = self.sample_noise(n, seed=rng)
         if attributes is not None:
             inputs["attributes"] = attributes
-        out = self.predict(inputs, batch_size=batch_size, verbose=0)
+        # One compiled predict call per chunk (`predict_on_batch`): the
+        # generator forward and the decoding run in one graph, without the
+        # input pipeline `predict` builds (half the time at 5,000 series).
+        keys = ("decoded_features", "decoded_attributes", "gen_flag")
+        chunks = {key: [] for key in keys}
+        for start in range(0, n, batch_size):
+            out = self.predict_on_batch(
+                {k: v[start : start + batch_size] for k, v in inputs.items()}
+            )
+            for key in keys:
+                chunks[key].append(out[key])
         return self._dataset(
-            out["decoded_features"], out["decoded_attributes"], out["gen_flag"]
+            *(np.concatenate(chunks[key], axis=0) for key in keys)
         )
 
     def _fixed_blocks(self, fixed_attributes, tolerance):

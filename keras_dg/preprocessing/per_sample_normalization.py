@@ -24,9 +24,18 @@ def _continuous_columns(feature_outputs):
     return columns, minus_one_one
 
 
+def _take_columns(features, columns):
+    """`features[..., columns]` (no copy when `columns` are all of them)."""
+    if columns == list(range(features.shape[-1])):
+        return features
+    return ops.take(features, columns, axis=-1)
+
+
 def _replace_columns(features, columns, values):
     """`features` with `features[..., columns]` replaced by `values`."""
     width = ops.shape(features)[-1]
+    if columns == list(range(width)):
+        return values
     position = {c: i for i, c in enumerate(columns)}
     index = [
         width + position[c] if c in position else c for c in range(width)
@@ -73,7 +82,7 @@ def normalize_per_sample(features, feature_outputs, epsilon=EPSILON):
     columns, minus_one_one = _continuous_columns(feature_outputs)
     if not columns:
         return features, ops.zeros((ops.shape(features)[0], 0), features.dtype)
-    x = ops.take(features, columns, axis=-1)
+    x = _take_columns(features, columns)
     mx = ops.max(x, axis=1) + epsilon
     mn = ops.min(x, axis=1) - epsilon
     scaled = (x - mn[:, None, :]) / (mx - mn)[:, None, :]
@@ -110,8 +119,11 @@ def renormalize_per_sample(
     mid = addi_attributes[:, 0::2]
     half = addi_attributes[:, 1::2]
     mx, mn = mid + half, mid - half
-    f = ops.take(features, columns, axis=-1)
-    f = ops.where(ops.convert_to_tensor(minus_one_one), (f + 1.0) / 2.0, f)
+    f = _take_columns(features, columns)
+    if any(minus_one_one):
+        f = ops.where(
+            ops.convert_to_tensor(minus_one_one), (f + 1.0) / 2.0, f
+        )
     f = f * (mx - mn)[:, None, :] + mn[:, None, :]
     if epsilon is not None:
         inner = ops.maximum(half - epsilon, 0.0)[:, None, :]

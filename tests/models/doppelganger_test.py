@@ -70,6 +70,23 @@ def test_generation_is_reproducible_by_seed():
     np.testing.assert_array_equal(a.attributes, chunked.attributes)
 
 
+def test_predict_adds_the_decoded_series_generate_returns():
+    model = tiny_model()
+    noise = model.sample_noise(5, seed=np.random.default_rng(3))
+    out = model.predict(noise, batch_size=5, verbose=0)
+    decoded = model.decode(out["features"], out["attributes"], out["gen_flag"])
+    np.testing.assert_allclose(out["decoded_features"], decoded.features, atol=1e-6)
+    np.testing.assert_array_equal(out["decoded_attributes"], decoded.attributes)
+    generated = model.generate(5, seed=3)
+    np.testing.assert_allclose(generated.features, decoded.features, atol=1e-6)
+    # Decoded: one-hot discrete blocks, zero after each series' end.
+    flag = out["gen_flag"][..., None]
+    assert np.all(out["decoded_features"] * (1 - flag) == 0)
+    one_hot = out["decoded_attributes"][:, :3]  # the DISCRETE(3) attribute
+    np.testing.assert_array_equal(one_hot.sum(1), 1)
+    assert set(np.unique(one_hot)) <= {0.0, 1.0}
+
+
 def test_conditional_generation_returns_the_given_attributes():
     model = tiny_model()
     given = tiny_dataset(n=5).attributes

@@ -11,6 +11,7 @@ What is here:
   `attribute_codes`, `codes_to_one_hot`, `data_digest` (to check that both sides trained
   on identical arrays);
 - measuring inside a process: `Meter` (wall, CPU seconds, CPU fraction), `peak_rss_mib`,
+  `current_rss_mib`,
   `available_cores`, `emit_json`;
 - measuring from the driver: `run_json` (runs a command, parses its one JSON line, and reads
   the child's own peak memory and CPU time with `os.wait4`), `thread_env`;
@@ -435,6 +436,15 @@ def available_cores():
 def peak_rss_mib():
     """Peak resident memory of this process so far, in MiB (`ru_maxrss`, KiB on Linux)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def current_rss_mib():
+    """Resident memory of this process now, in MiB (`VmRSS` of /proc/self/status)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    raise RuntimeError("no VmRSS line in /proc/self/status")
 
 
 def _cpu_seconds_self():

@@ -2,7 +2,9 @@
 
 Alternates the sides run by run (peer, ours with TensorFlow's default thread
 pools, ours with one intra-op and two inter-op threads, the README's
-recommended CPU setting; then in reverse order), each in its own process, on identical data (checked by the
+recommended CPU setting; then in reverse order; `--sides` adds `ours-fresh`,
+fresh noise every round, and `ours-jax`, the JAX backend), each in its own
+process, on identical data (checked by the
 data digest), and reports medians with min-max spread: training throughput
 (sequences/s), generation throughput (series/s) and peak memory at the MBA
 shape (T=56, S=8, real FCC_MBA data) and the page-view shape (T=550, S=10,
@@ -42,6 +44,11 @@ SIDES = {
     ],
     "ours-fresh": [
         sys.executable, os.path.join(HERE, "ours_dg.py"), "--fresh-noise"
+    ],
+    # keras-dg on the JAX backend (XLA-compiled steps); env sets the backend.
+    "ours-jax": [
+        "env", "KERAS_BACKEND=jax", sys.executable,
+        os.path.join(HERE, "ours_dg.py"),
     ],
 }
 SIZES = {  # (n, epochs) per shape; N >= 2000 at MBA so epochs dominate.

@@ -1,4 +1,5 @@
-"""The keras-dg side of the benchmarks (TensorFlow backend, CPU).
+"""The keras-dg side of the benchmarks (CPU; TensorFlow backend unless
+`KERAS_BACKEND` says otherwise).
 
 Same tasks, flags and one-line JSON output as `peer_dgan.py`, so `compare.py`
 can alternate the two on identical data (`common.load_shape_data`; the
@@ -24,6 +25,7 @@ README's recommended CPU setting for training).
 """
 
 import argparse
+import importlib
 import importlib.metadata
 import os
 import sys
@@ -77,8 +79,10 @@ def build_model(data, args):
         shared_noise=not args.fresh_noise,
         seed=args.seed,
     )
+    # None: keras-dg's default (XLA on JAX, where it pays; off elsewhere).
     model.compile(
-        steps_per_execution=args.steps_per_execution, jit_compile=args.jit
+        steps_per_execution=args.steps_per_execution,
+        jit_compile=True if args.jit else None,
     )
     return model
 
@@ -108,14 +112,30 @@ class _Budget:
 
 def main(argv=None):
     args = parse_args(argv)
-    import numpy as np
-    import tensorflow as tf
-
-    if args.threads is not None:
-        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-    if args.interop_threads is not None:
-        tf.config.threading.set_inter_op_parallelism_threads(args.interop_threads)
     import keras
+    import numpy as np
+
+    backend = keras.config.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        if args.threads is not None:
+            tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        if args.interop_threads is not None:
+            tf.config.threading.set_inter_op_parallelism_threads(args.interop_threads)
+        threads = (
+            tf.config.threading.get_intra_op_parallelism_threads(),
+            tf.config.threading.get_inter_op_parallelism_threads(),
+        )
+    elif args.threads is not None or args.interop_threads is not None:
+        raise SystemExit("--threads/--interop-threads are TensorFlow settings")
+    else:
+        threads = (None, None)
+    backend_version = importlib.import_module(backend).__version__
+    # The runtime's own memory (backend, Keras, keras_dg imported; no model).
+    import keras_dg  # noqa: F401
+
+    rss_after_import = common.current_rss_mib()
 
     keras.utils.set_random_seed(args.seed)
     data = common.load_shape_data(args.shape, n=args.n, data=args.data, seed=args.seed)
@@ -125,7 +145,8 @@ def main(argv=None):
     steps_per_epoch = -(-n // args.batch_size)
     record = {
         "side": "ours",
-        "impl": "keras-dg (keras %s, TensorFlow %s)" % (keras.__version__, tf.__version__),
+        "impl": "keras-dg (keras %s, %s %s)" % (keras.__version__, backend, backend_version),
+        "backend": backend,
         "task": args.task,
         "shape": args.shape,
         "n": n,
@@ -137,12 +158,13 @@ def main(argv=None):
         "shared_noise": not args.fresh_noise,
         "steps_per_execution": args.steps_per_execution,
         "jit": args.jit,
-        "threads": tf.config.threading.get_intra_op_parallelism_threads(),
-        "interop_threads": tf.config.threading.get_inter_op_parallelism_threads(),
+        "threads": threads[0],
+        "interop_threads": threads[1],
         "cores_available": common.available_cores(),
         "keras_dg": importlib.metadata.version("keras-dg"),
         "numpy": np.__version__,
         "parameters": int(model.count_params()),
+        "rss_after_import_mib": rss_after_import,
     }
     # Trace and compile the train step before the clock starts (the peer's
     # script likewise excludes its lazy imports): one short warm-up fit.

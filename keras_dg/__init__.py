@@ -19,7 +19,7 @@ from keras_dg.version import __version__
 
 _LAZY_SUBMODULES = (
     "callbacks", "data", "distribute", "evaluation", "pipeline", "presets",
-    "privacy", "tuning", "workflows",
+    "privacy", "runtime", "tuning", "workflows",
 )
 
 __all__ = [

@@ -235,7 +235,8 @@ class BatchedLSTMGenerator(keras.layers.Layer):
         kernel = cell.kernel
         c_dim = self.condition_dim
         base = ops.add(ops.matmul(condition, kernel[:c_dim]), cell.bias)
-        noise_kernel = kernel[c_dim : c_dim + self.noise_dim * self.noise]
+        n_dim = c_dim + (self.noise_dim if self.noise else 0)
+        noise_kernel = kernel[c_dim:n_dim]
         if self.noise:
             # Time major: [L, B, noise_dim].
             noise = ops.transpose(ops.cast(noise, dtype), (1, 0, 2))
@@ -244,7 +245,7 @@ class BatchedLSTMGenerator(keras.layers.Layer):
                 base,
                 noise,
                 noise_kernel,
-                kernel[c_dim + self.noise_dim * self.noise :],
+                kernel[n_dim:],
                 states,
             )
         else:

@@ -82,8 +82,8 @@ class DoppelGANger(keras.Model):
             original does; the generator then runs forward once per batch
             (the fakes of the critic rounds are reused by the first
             generator round). `False` draws fresh noise, hence fresh fakes,
-            for every round (one more generator forward per round: 10-20%
-            slower at the paper's sizes). Defaults to True.
+            for every round (one more generator forward pass per round).
+            Defaults to True.
         d_gp_coe: float. Critic gradient-penalty weight. Defaults to 10.
         attr_d_gp_coe: float. Auxiliary critic GP weight. Defaults to 10.
         g_attr_d_coe: float. Weight of the auxiliary critic in the generator

@@ -394,6 +394,10 @@ def test_presets_command(capsys):
     _assert_user_error(capsys, "Unknown preset", "presets", "nope")
 
 
+def test_cpu_threads_flag_is_checked():
+    assert cli.main(["demo", "--cpu-threads", "0"]) == 2
+
+
 def test_demo_quick_with_the_installed_console_script(tmp_path):
     """The main job, through the real `keras-dg` executable."""
     executable = shutil.which("keras-dg")
@@ -402,7 +406,8 @@ def test_demo_quick_with_the_installed_console_script(tmp_path):
     out = tmp_path / "demo"
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     done = subprocess.run(
-        [executable, "demo", "--quick", "--out", str(out), "--verbose", "0"],
+        [executable, "demo", "--quick", "--out", str(out), "--verbose", "0",
+         "--cpu-threads", "1"],
         capture_output=True, text=True, env=env, timeout=600,
     )
     assert done.returncode == 0, done.stderr[-3000:]

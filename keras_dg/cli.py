@@ -265,6 +265,15 @@ def _training(args):
     }
 
 
+def _add_cpu_threads_flag(group):
+    group.add_argument(
+        "--cpu-threads", type=_positive_int, default=None, metavar="N",
+        help="intra-op threads per op for CPU training "
+             "(keras_dg.runtime.set_cpu_threads; 1 trained 1.25x faster at "
+             "T=550 on 2 cores; default: the backend's own setting)",
+    )
+
+
 def _add_run_flags(parser, out_default=None):
     run = parser.add_argument_group("run")
     run.add_argument(
@@ -305,12 +314,7 @@ def _add_run_flags(parser, out_default=None):
         "--resume", action="store_true",
         help="continue a previous run in --out from its last checkpoint",
     )
-    run.add_argument(
-        "--cpu-threads", type=_positive_int, default=None, metavar="N",
-        help="intra-op threads per op for CPU training "
-             "(keras_dg.runtime.set_cpu_threads; 1 trained 1.25x faster at "
-             "T=550 on 2 cores; default: the backend's own setting)",
-    )
+    _add_cpu_threads_flag(run)
     run.add_argument(
         "--verbose", type=int, choices=(0, 1, 2), default=1,
         help="1: Keras progress bars (default), 2: one line per epoch, 0: "
@@ -827,12 +831,7 @@ def _demo_arguments(parser):
         "--resume", action="store_true",
         help="continue a previous demo run in --out from its checkpoint",
     )
-    run.add_argument(
-        "--cpu-threads", type=_positive_int, default=None, metavar="N",
-        help="intra-op threads per op for CPU training "
-             "(keras_dg.runtime.set_cpu_threads; 1 trained 1.25x faster at "
-             "T=550 on 2 cores; default: the backend's own setting)",
-    )
+    _add_cpu_threads_flag(run)
     run.add_argument(
         "--verbose", type=int, choices=(0, 1, 2), default=1,
         help="1: Keras progress bars (default), 2: one line per epoch, 0: "

@@ -117,7 +117,7 @@ def op_breakdown(logdir, steps):
     space = xplane_pb2.XSpace()
     with open(path, "rb") as f:
         space.ParseFromString(f.read())
-    by_type, by_part, counts = (collections.Counter() for _ in range(3))
+    by_type, by_part = collections.Counter(), collections.Counter()
     for plane in space.planes:
         names = {k: v.name for k, v in plane.event_metadata.items()}
         for line in plane.lines:
@@ -131,7 +131,6 @@ def op_breakdown(logdir, steps):
                 ms = event.duration_ps / 1e9 / steps
                 by_type[re.sub(r"^_Mkl(Native)?(Fused)?", "", kind)] += ms
                 by_part[_part(op)] += ms
-                counts[kind] += 1
     return by_type, by_part
 
 

@@ -21,9 +21,9 @@ Examples:
 """
 
 import argparse
-import json
 import dataclasses
 import fnmatch
+import json
 import os
 import sys
 
@@ -801,7 +801,7 @@ def _tune(args):
     return 0
 
 
-# --- demo ---# --- demo --------------------------------------------------------------------
+# --- demo --------------------------------------------------------------------
 
 
 def _demo_arguments(parser):

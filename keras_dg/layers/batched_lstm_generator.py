@@ -314,6 +314,12 @@ class BatchedLSTMGenerator(keras.layers.Layer):
         states = [list(s) for s in states]
         if self.noise:
             noise = ops.unstack(noise, self.num_steps, axis=0)
+        # Each weight read once, not once per step.
+        kernels = [
+            (ops.convert_to_tensor(cell.kernel),
+             ops.convert_to_tensor(cell.recurrent_kernel))
+            for cell in self.cells
+        ]
         previous = None  # zeros before the first step: no term.
         steps = []
         for i in range(self.num_steps):
@@ -325,9 +331,10 @@ class BatchedLSTMGenerator(keras.layers.Layer):
             x = None
             for layer, cell in enumerate(self.cells):
                 h, c = states[layer]
+                kernel, recurrent_kernel = kernels[layer]
                 if layer > 0:
-                    z = ops.add(ops.matmul(x, cell.kernel), cell.bias)
-                z = z + ops.matmul(h, cell.recurrent_kernel)
+                    z = ops.add(ops.matmul(x, kernel), cell.bias)
+                z = z + ops.matmul(h, recurrent_kernel)
                 x, c = _lstm_update(z, c)
                 states[layer] = [x, c]
             step = ops.reshape(

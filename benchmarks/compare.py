@@ -203,6 +203,9 @@ def main(argv=None):
         unit = "sequences/s" if task == "train" else "series/s"
         header = ["shape", "side", f"{unit} (median [min-max])", "ratio to peer",
                   "peak RSS MiB", "CPU fraction"]
+        if task == "generate":
+            # The untimed first chunk: compilation (XLA) and lazy imports.
+            header.append("first chunk s")
         rows = []
         for shape in shapes:
             peer = records.get((shape, "peer"))
@@ -213,14 +216,19 @@ def main(argv=None):
                 recs = records[(shape, side)]
                 median = common.summarize([r[key] for r in recs])["median"]
                 ratio = f"{median / peer_median:.2f}x" if peer_median else "-"
-                rows.append([
+                row = [
                     shape, side, _median_cell([r[key] for r in recs]), ratio,
                     _median_cell([r["child_peak_rss_mib"] for r in recs]),
                     _median_cell([
                         r.get("cpu_fraction") or r.get("gen_cpu_fraction")
                         for r in recs
                     ], digits=2),
-                ])
+                ]
+                if task == "generate":
+                    row.append(_median_cell(
+                        [r["gen_warmup_seconds"] for r in recs], digits=2
+                    ))
+                rows.append(row)
         lines += [f"**{task}**", "", common.markdown_table(header, rows), ""]
     if "fidelity" in tasks:
         rows = _fidelity(args, sides)

@@ -1,3 +1,5 @@
+import concurrent.futures
+
 import keras
 import numpy as np
 from keras import ops
@@ -335,6 +337,8 @@ class DoppelGANger(keras.Model):
                 name="attribute_critic",
             )
         self.seed_generator = keras.random.SeedGenerator(seed)
+        # Set by `compile`; None: XLA for generation where it pays.
+        self.predict_jit_compile = None
 
         # === Loss trackers ===
         tracker_names = ["d_loss", "d_loss_fake", "d_loss_real", "d_loss_gp"]
@@ -403,6 +407,7 @@ class DoppelGANger(keras.Model):
         d_optimizer=None,
         attr_d_optimizer=None,
         jit_compile=None,
+        predict_jit_compile=None,
         **kwargs,
     ):
         """Configures the three optimizers.
@@ -419,6 +424,11 @@ class DoppelGANger(keras.Model):
                 on CPU), off with TensorFlow (XLA cost about half the
                 throughput on CPU) and PyTorch (`torch.compile` cannot do the
                 penalty's double backward). See benchmarks/RESULTS.md.
+            predict_jit_compile: bool or None. XLA compilation of `predict`
+                and `generate`. `None` turns it on with TensorFlow and JAX
+                (1.3-1.5x faster generation on CPU with TensorFlow) unless
+                the model runs eagerly or on several devices, and otherwise
+                follows `jit_compile`.
             **kwargs: other `keras.Model.compile` arguments, such as
                 `steps_per_execution` or `run_eagerly`.
         """
@@ -447,6 +457,9 @@ class DoppelGANger(keras.Model):
             ),
             name="doppelganger_optimizers",
         )
+        if predict_jit_compile is not None:
+            check_bool(predict_jit_compile, "predict_jit_compile")
+        self.predict_jit_compile = predict_jit_compile
         if jit_compile is None:
             jit_compile = keras.config.backend() == "jax"
         super().compile(optimizer=optimizer, jit_compile=jit_compile, **kwargs)
@@ -494,6 +507,8 @@ class DoppelGANger(keras.Model):
         # Chosen per backend at compile time (a file saved on TensorFlow
         # must compile with XLA when loaded on JAX).
         config.pop("jit_compile", None)
+        if self.predict_jit_compile is not None:
+            config["predict_jit_compile"] = self.predict_jit_compile
         for key in ("loss", "loss_weights", "metrics", "weighted_metrics"):
             config.pop(key, None)
         config["g_optimizer"] = keras.optimizers.serialize(self.g_optimizer)
@@ -519,6 +534,19 @@ class DoppelGANger(keras.Model):
         With `seed` an int, the noise comes from a NumPy generator seeded with
         it (reproducible `generate`); else from the model's seed generator.
         """
+        shapes = self._noise_shapes(batch_size)
+        if isinstance(seed, np.random.Generator):
+            return {
+                k: seed.standard_normal(s, dtype=np.float32)
+                for k, s in shapes.items()
+            }
+        return {
+            k: keras.random.normal(s, seed=self.seed_generator)
+            for k, s in shapes.items()
+        }
+
+    def _noise_shapes(self, batch_size):
+        """`{input name: shape}` of the generator's noise for a batch."""
         shapes = {
             "attribute_noise": (batch_size, self.attribute_latent_dim),
             "addi_noise": (batch_size, self.attribute_latent_dim),
@@ -531,15 +559,7 @@ class DoppelGANger(keras.Model):
                 batch_size, self.gen_feature_num_layers, 2,
                 self.gen_feature_num_units,
             )
-        if isinstance(seed, np.random.Generator):
-            return {
-                k: seed.standard_normal(s, dtype=np.float32)
-                for k, s in shapes.items()
-            }
-        return {
-            k: keras.random.normal(s, seed=self.seed_generator)
-            for k, s in shapes.items()
-        }
+        return shapes
 
     def generate_internal(self, noise, attributes=None, training=False):
         """Runs the generators on drawn noise.
@@ -612,6 +632,29 @@ class DoppelGANger(keras.Model):
         outputs["decoded_features"] = features
         outputs["decoded_attributes"] = attributes
         return (outputs, result[1]) if stateless else outputs
+
+    def make_predict_function(self, force=False):
+        """Keras' predict function, XLA-compiled according to
+        `predict_jit_compile` rather than the train step's `jit_compile`."""
+        if self.predict_function is not None and not force:
+            return self.predict_function
+        jit_compile = self.predict_jit_compile
+        if jit_compile is None:
+            # XLA fuses each LSTM step's element-wise work: generation ran
+            # 1.3-1.5x faster with it on TensorFlow on CPU (T=56 and T=550;
+            # benchmarks/RESULTS.md), where the train step is slower with it.
+            # Under a multi-device strategy Keras' own choice stays.
+            jit_compile = (
+                keras.config.backend() in ("tensorflow", "jax")
+                and _replicas(self) == 1
+                and not self.run_eagerly
+            ) or self.jit_compile
+        train_jit_compile = self._jit_compile
+        self._jit_compile = bool(jit_compile)
+        try:
+            return super().make_predict_function(force=force)
+        finally:
+            self._jit_compile = train_jit_compile
 
     # --- Encoding of real data ----------------------------------------------
 
@@ -882,7 +925,10 @@ class DoppelGANger(keras.Model):
             attributes: optional [n, A] array of encoded attributes (one-hot
                 discrete, scaled continuous): generate the features for
                 exactly these attributes (conditional generation).
-            seed: int or None. The same seed gives the same data.
+            seed: int or None. The same seed gives the same data, whatever
+                `batch_size` and backend: each row's noise depends only on the
+                seed and the row's index (so the first `m` series of
+                `generate(n, seed=s)` are `generate(m, seed=s)`).
             batch_size: int. Series per compiled forward pass (chunks
                 of 1000 or more use the CPU well). Defaults to 1000.
             fixed_attributes: optional dict `{attribute output index: value}`
@@ -924,29 +970,59 @@ class DoppelGANger(keras.Model):
                 f"`n` must be a positive integer. Received: n={n!r}"
             )
         n = int(n)
-        rng = np.random.default_rng(seed)
+        if seed is not None and (
+            isinstance(seed, bool)
+            or not isinstance(seed, (int, np.integer))
+            or seed < 0
+        ):
+            raise ValueError(
+                "`seed` must be None or a non-negative integer. Received: "
+                f"seed={seed!r}"
+            )
+        entropy = np.random.SeedSequence(seed).entropy
         if fixed_attributes is not None:
+            rng = np.random.default_rng(
+                np.random.SeedSequence(entropy, spawn_key=(1,))
+            )
             attributes = self._sample_attributes_given(
                 n, fixed_attributes, tolerance, max_draws, batch_size, rng
             )
-        inputs = self.sample_noise(n, seed=rng)
-        if attributes is not None:
-            inputs["attributes"] = attributes
+        noise = _GenerationNoise(self._noise_shapes(1), n, entropy)
         keys = ("decoded_features", "decoded_attributes", "gen_flag")
+
+        def chunk_inputs(start, stop):
+            inputs = noise.rows(start, stop)
+            if attributes is not None:
+                inputs["attributes"] = attributes[start:stop]
+            return inputs
+
         if _replicas(self) > 1:
             # `predict` splits the rows over the replicas.
-            out = self.predict(inputs, batch_size=batch_size, verbose=0)
+            out = self.predict(
+                chunk_inputs(0, n), batch_size=batch_size, verbose=0
+            )
             return self._dataset(*(out[key] for key in keys))
         # One compiled predict call per chunk (`predict_on_batch`): the
         # generator forward and the decoding run in one graph, without the
         # input pipeline `predict` builds (half the time at 5,000 series).
+        # Every chunk has the same number of rows (the last one is padded),
+        # so the predict function compiles once; the next chunk's noise is
+        # drawn on another thread while this one runs (NumPy and the
+        # backends release the GIL): noise was a fifth of the time at T=56.
+        size = min(batch_size, n)
         chunks = {key: [] for key in keys}
-        for start in range(0, n, batch_size):
-            out = self.predict_on_batch(
-                {k: v[start : start + batch_size] for k, v in inputs.items()}
-            )
-            for key in keys:
-                chunks[key].append(out[key])
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            pending = pool.submit(chunk_inputs, 0, size)
+            for start in range(0, n, size):
+                stop = min(start + size, n)
+                inputs = pending.result()
+                if stop < n:
+                    pending = pool.submit(
+                        chunk_inputs, stop, min(stop + size, n)
+                    )
+                out = self.predict_on_batch(_pad_rows(inputs, size))
+                for key in keys:
+                    chunks[key].append(out[key][: stop - start])
         return self._dataset(
             *(np.concatenate(chunks[key], axis=0) for key in keys)
         )
@@ -1198,3 +1274,72 @@ def _finish(values, outputs):
     low = ops.convert_to_tensor(np.array(low, "float32"), values.dtype)
     high = ops.convert_to_tensor(np.array(high, "float32"), values.dtype)
     return ops.minimum(ops.maximum(values, low), high)
+
+
+# Rows per block of `generate`'s noise (see `_GenerationNoise`).
+_NOISE_BLOCK_ROWS = 1000
+
+
+class _GenerationNoise:
+    """The generator noise of `generate`, reproducible row by row.
+
+    Rows are drawn in blocks of `_NOISE_BLOCK_ROWS`; every block and input
+    has its own NumPy stream, seeded by `(entropy, block, input)`. A row's
+    noise thus depends only on the seed and the row's index, not on `n`,
+    the chunk size, the thread that draws it or the backend.
+
+    Args:
+        shapes: `{input name: shape}` for one row (see `_noise_shapes`).
+        n: int. Number of rows.
+        entropy: the root entropy (`np.random.SeedSequence(seed).entropy`).
+    """
+
+    def __init__(self, shapes, n, entropy):
+        self.shapes = {name: shape[1:] for name, shape in shapes.items()}
+        self.n = n
+        self.entropy = entropy
+        self._cached = (None, None)  # (block index, its arrays)
+
+    def _block(self, index):
+        if self._cached[0] != index:
+            rows = min(_NOISE_BLOCK_ROWS, self.n - index * _NOISE_BLOCK_ROWS)
+            arrays = {}
+            for i, (name, shape) in enumerate(self.shapes.items()):
+                stream = np.random.default_rng(
+                    np.random.SeedSequence(self.entropy, spawn_key=(0, index, i))
+                )
+                arrays[name] = stream.standard_normal(
+                    (rows, *shape), dtype=np.float32
+                )
+            self._cached = (index, arrays)
+        return self._cached[1]
+
+    def rows(self, start, stop):
+        """`{input name: array}` of rows `start` to `stop` (exclusive)."""
+        parts = []
+        for index in range(
+            start // _NOISE_BLOCK_ROWS, (stop - 1) // _NOISE_BLOCK_ROWS + 1
+        ):
+            offset = index * _NOISE_BLOCK_ROWS
+            lo, hi = max(start - offset, 0), min(stop - offset, _NOISE_BLOCK_ROWS)
+            parts.append(
+                {name: a[lo:hi] for name, a in self._block(index).items()}
+            )
+        if len(parts) == 1:
+            return parts[0]
+        return {
+            name: np.concatenate([part[name] for part in parts], axis=0)
+            for name in self.shapes
+        }
+
+
+def _pad_rows(inputs, rows):
+    """Pads every array of `inputs` to `rows` rows by repeating its last row
+    (the generator treats rows independently; the padding is dropped)."""
+    missing = rows - len(next(iter(inputs.values())))
+    if missing == 0:
+        return inputs
+    return {
+        name: np.concatenate([a, np.repeat(a[-1:], missing, axis=0)], axis=0)
+        for name, a in inputs.items()
+    }

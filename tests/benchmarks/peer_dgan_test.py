@@ -99,6 +99,7 @@ def test_generate_pageview():
                    "--n-generate", "120", "--gen-batch", "50")
     assert record["gen_n"] == 120 and record["gen_batch"] == 50
     assert record["gen_series_per_s"] == pytest.approx(120 / record["gen_seconds"])
+    assert record["gen_warmup_seconds"] > 0
     assert record["sequences_per_s"] is None and record["gen_autograd"] is False
 
 

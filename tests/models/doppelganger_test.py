@@ -64,15 +64,87 @@ def test_generation_is_reproducible_by_seed():
     np.testing.assert_array_equal(a.attributes, b.attributes)
     assert not np.array_equal(a.features, c.features)
     # Other chunk sizes: the same data up to float round-off (XLA may sum
-    # in another order for another batch shape).
+    # in another order for another batch shape; a flipped one-hot category
+    # would differ by 1).
     chunked = model.generate(5, seed=3, batch_size=2)
     np.testing.assert_allclose(a.features, chunked.features, atol=1e-6)
-    np.testing.assert_array_equal(a.attributes, chunked.attributes)
+    np.testing.assert_allclose(a.attributes, chunked.attributes, atol=1e-6)
+    # A row's noise depends only on the seed and its index: fewer series
+    # are a prefix of more.
+    prefix = model.generate(3, seed=3)
+    np.testing.assert_allclose(prefix.features, a.features[:3], atol=1e-6)
+    np.testing.assert_allclose(prefix.attributes, a.attributes[:3], atol=1e-6)
+
+
+def test_generation_noise_rows_do_not_depend_on_how_they_are_cut():
+    from keras_dg.models.doppelganger import _GenerationNoise
+
+    shapes = {"a": (1, 3), "b": (1, 2, 4)}
+    whole = _GenerationNoise(shapes, 2500, entropy=7).rows(0, 2500)
+    assert whole["a"].shape == (2500, 3) and whole["b"].shape == (2500, 2, 4)
+    assert whole["a"].dtype == np.float32
+    pieces = _GenerationNoise(shapes, 2500, entropy=7)
+    cut = [pieces.rows(lo, hi) for lo, hi in [(0, 700), (700, 1999), (1999, 2500)]]
+    for name in shapes:
+        np.testing.assert_array_equal(
+            np.concatenate([c[name] for c in cut]), whole[name]
+        )
+    # Fewer rows: a prefix; another seed: other noise.
+    fewer = _GenerationNoise(shapes, 1200, entropy=7).rows(0, 1200)
+    np.testing.assert_array_equal(fewer["b"], whole["b"][:1200])
+    other = _GenerationNoise(shapes, 1200, entropy=8).rows(0, 1200)
+    assert not np.allclose(other["a"], fewer["a"])
+    # Blocks and inputs have streams of their own.
+    assert not np.allclose(whole["a"][:1000], whole["a"][1000:2000])
+
+
+def test_generate_compiles_one_chunk_shape(monkeypatch):
+    model = tiny_model()
+    rows = []
+    predict_on_batch = model.predict_on_batch
+
+    def record(inputs):
+        rows.append({len(v) for v in inputs.values()})
+        return predict_on_batch(inputs)
+
+    monkeypatch.setattr(model, "predict_on_batch", record)
+    model.generate(7, seed=0, batch_size=3)
+    # 3 + 3 + 1 rows, the last chunk padded to 3.
+    assert rows == [{3}, {3}, {3}]
+    assert model.generate(7, seed=0, batch_size=3).features.shape[0] == 7
+
+
+@pytest.mark.parametrize(
+    "setting, expected",
+    [(None, keras.config.backend() in ("tensorflow", "jax")), (True, True),
+     (False, False)],
+)
+def test_predict_jit_compile(monkeypatch, setting, expected):
+    model = tiny_model()
+    model.compile(predict_jit_compile=setting)
+    seen = []
+
+    def fake(self, force=False):
+        seen.append(self.jit_compile)
+        return "predict function"
+
+    monkeypatch.setattr(keras.Model, "make_predict_function", fake)
+    assert model.make_predict_function() == "predict function"
+    assert seen == [expected]
+    # The train step's own setting is left as it was.
+    assert model.jit_compile == (keras.config.backend() == "jax")
+    if setting is not None:
+        assert model.get_compile_config()["predict_jit_compile"] is setting
+    with pytest.raises(ValueError, match="predict_jit_compile"):
+        model.compile(predict_jit_compile="yes")
 
 
 def test_predict_adds_the_decoded_series_generate_returns():
+    from keras_dg.models.doppelganger import _GenerationNoise
+
     model = tiny_model()
-    noise = model.sample_noise(5, seed=np.random.default_rng(3))
+    # The noise generate(5, seed=3) draws.
+    noise = _GenerationNoise(model._noise_shapes(1), 5, entropy=3).rows(0, 5)
     out = model.predict(noise, batch_size=5, verbose=0)
     decoded = model.decode(out["features"], out["attributes"], out["gen_flag"])
     np.testing.assert_allclose(out["decoded_features"], decoded.features, atol=1e-6)
@@ -250,6 +322,9 @@ def test_bad_generate_arguments():
         model.generate(attributes=np.zeros((2, 4)))
     with pytest.raises(ValueError, match="disagrees"):
         model.generate(3, attributes=tiny_dataset(n=2).attributes)
+    for seed in (-1, 1.5, "0", True):
+        with pytest.raises(ValueError, match="`seed`"):
+            model.generate(3, seed=seed)
 
 
 def test_spec_mismatch_is_reported():

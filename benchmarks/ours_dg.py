@@ -21,7 +21,8 @@ Options beyond the peer's: `--fresh-noise` (`shared_noise=False`: fresh
 noise and one more generator forward for every round; the default shares one
 draw per batch as the original), `--steps-per-execution`, `--jit` (XLA),
 `--threads`/`--interop-threads` (TensorFlow thread pools; 1 and 2 is the
-README's recommended CPU setting for training).
+README's recommended CPU setting for training), `--output-margin`
+(`DoppelGANger(output_margin=...)`; 0 is the original's plain sigmoid).
 """
 
 import argparse
@@ -54,6 +55,8 @@ def parse_args(argv=None):
     parser.add_argument("--fresh-noise", action="store_true")
     parser.add_argument("--steps-per-execution", type=int, default=1)
     parser.add_argument("--jit", action="store_true", help="XLA-compile the train step.")
+    parser.add_argument("--output-margin", type=float, default=None,
+                        help="DoppelGANger(output_margin=...); default: keras-dg's.")
     args = parser.parse_args(argv)
     if args.task == "fidelity" and not args.seconds:
         parser.error("--task fidelity needs --seconds")
@@ -78,6 +81,7 @@ def build_model(data, args):
         self_norm=True,
         shared_noise=not args.fresh_noise,
         seed=args.seed,
+        **({} if args.output_margin is None else {"output_margin": args.output_margin}),
     )
     # None: keras-dg's default (XLA on JAX, where it pays; off elsewhere).
     model.compile(

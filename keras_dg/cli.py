@@ -154,6 +154,9 @@ HYPERPARAMETERS = {
     "initial_state": (str, "LSTM initial state: random, zero or variable"),
     "initial_stddev": (float, "std of the learned initial state "
                               "(initial_state=variable)"),
+    "output_margin": (float, "stretch of continuous outputs beyond their "
+                             "range, clipped, so they reach its bounds "
+                             "exactly (0 = the original's plain sigmoid)"),
     "d_rounds": (int, "critic rounds per batch"),
     "g_rounds": (int, "generator rounds per batch"),
     "shared_noise": (_bool, "draw the generator noise once per batch for "

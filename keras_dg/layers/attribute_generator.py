@@ -6,6 +6,7 @@ from keras_dg.layers.output_heads import harden
 from keras_dg.specs import outputs_from_config
 from keras_dg.specs import outputs_to_config
 from keras_dg.specs import total_dim
+from keras_dg.validation import check_non_negative_float
 from keras_dg.validation import check_positive_int
 
 
@@ -37,6 +38,11 @@ class AttributeGenerator(keras.layers.Layer):
         num_layers: int. Number of layers including the output heads, as the
             original's `gen_attribute_num_layers`. Defaults to 3.
         num_units: int. Width of the hidden layers. Defaults to 100.
+        output_margin: float >= 0. Continuous heads are stretched by this
+            fraction of their range beyond both ends and clipped to it, so
+            they can take the range's bounds exactly (see
+            `apply_output_activations`). Defaults to 0 (plain sigmoid and
+            tanh, as the original).
         **kwargs: standard layer arguments (`name`, `dtype`, ...).
 
     Call arguments:
@@ -60,15 +66,20 @@ class AttributeGenerator(keras.layers.Layer):
         IMC 2020, §4.3 (decoupled attribute generation).
     """
 
-    def __init__(self, outputs, num_layers=3, num_units=100, **kwargs):
+    def __init__(
+        self, outputs, num_layers=3, num_units=100, output_margin=0.0,
+        **kwargs
+    ):
         super().__init__(**kwargs)
         self.outputs = outputs_from_config(outputs, "outputs")
         if not self.outputs:
             raise ValueError("`outputs` must hold at least one `Output`.")
         check_positive_int(num_layers, "num_layers")
         check_positive_int(num_units, "num_units")
+        check_non_negative_float(output_margin, "output_margin")
         self.num_layers = num_layers
         self.num_units = num_units
+        self.output_margin = float(output_margin)
 
         # === Layers ===
         self.hidden_layers = []
@@ -111,7 +122,9 @@ class AttributeGenerator(keras.layers.Layer):
             self.hidden_layers, self.batch_norm_layers
         ):
             x = batch_norm(dense(x), training=training)
-        soft = apply_output_activations(self.heads(x), self.outputs)
+        soft = apply_output_activations(
+            self.heads(x), self.outputs, margin=self.output_margin
+        )
         hard = ops.stop_gradient(harden(soft, self.outputs))
         return soft, hard
 
@@ -132,6 +145,7 @@ class AttributeGenerator(keras.layers.Layer):
                 "outputs": outputs_to_config(self.outputs),
                 "num_layers": self.num_layers,
                 "num_units": self.num_units,
+                "output_margin": self.output_margin,
             }
         )
         return config

@@ -61,6 +61,11 @@ class BatchedLSTMGenerator(keras.layers.Layer):
             call), `"zero"`, or `"variable"` (learned, initialized
             N(0, `initial_stddev`)). Defaults to `"random"`.
         initial_stddev: float. Defaults to 0.02.
+        output_margin: float >= 0. Continuous heads are stretched by this
+            fraction of their range beyond both ends and clipped to it, so
+            they can take the range's bounds exactly (see
+            `apply_output_activations`). Defaults to 0 (plain sigmoid and
+            tanh, as the original).
         unroll: bool or None. Unroll the recurrence into straight-line ops
             (else one `ops.scan`; the feed-back path always unrolls).
             `None` unrolls when there are at most 64 LSTM steps.
@@ -109,6 +114,7 @@ class BatchedLSTMGenerator(keras.layers.Layer):
         feed_back=False,
         initial_state="random",
         initial_stddev=0.02,
+        output_margin=0.0,
         unroll=None,
         seed=None,
         **kwargs,
@@ -136,6 +142,7 @@ class BatchedLSTMGenerator(keras.layers.Layer):
             )
         check_one_of(initial_state, INITIAL_STATES, "initial_state")
         check_non_negative_float(initial_stddev, "initial_stddev")
+        check_non_negative_float(output_margin, "output_margin")
         if unroll is not None:
             check_bool(unroll, "unroll")
         self.max_sequence_len = max_sequence_len
@@ -147,6 +154,7 @@ class BatchedLSTMGenerator(keras.layers.Layer):
         self.feed_back = feed_back
         self.initial_state = initial_state
         self.initial_stddev = initial_stddev
+        self.output_margin = float(output_margin)
         self.unroll = unroll
         self.seed = seed
 
@@ -261,7 +269,9 @@ class BatchedLSTMGenerator(keras.layers.Layer):
                 ops.transpose(self.heads(x), (1, 0, 2)),
                 (batch_size, self.max_sequence_len, self.step_dim),
             )
-            features = apply_output_activations(logits, self.step_outputs)
+            features = apply_output_activations(
+                logits, self.step_outputs, margin=self.output_margin
+            )
         return self._end_series(features)
 
     def _recurrence(self, base, inputs, kernel, recurrent_kernel, state):
@@ -340,7 +350,9 @@ class BatchedLSTMGenerator(keras.layers.Layer):
             step = ops.reshape(
                 self.heads(x), (batch_size, self.sample_len, self.step_dim)
             )
-            step = apply_output_activations(step, self.step_outputs)
+            step = apply_output_activations(
+                step, self.step_outputs, margin=self.output_margin
+            )
             previous = ops.reshape(step, (batch_size, -1))
             steps.append(step)
         return ops.reshape(
@@ -388,6 +400,7 @@ class BatchedLSTMGenerator(keras.layers.Layer):
                 "feed_back": self.feed_back,
                 "initial_state": self.initial_state,
                 "initial_stddev": self.initial_stddev,
+                "output_margin": self.output_margin,
                 "unroll": self.unroll,
                 "seed": self.seed,
             }

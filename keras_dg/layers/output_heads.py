@@ -12,12 +12,18 @@ from keras import ops
 from keras_dg.specs import output_slices
 
 
-def apply_output_activations(logits, outputs):
+def apply_output_activations(logits, outputs, margin=0.0):
     """Applies each output's activation to its columns of `logits`.
 
     Args:
         logits: tensor [..., D] with D the summed width of `outputs`.
         outputs: list of `Output`.
+        margin: float >= 0. Stretches each continuous activation by
+            `margin` times its range's width beyond both ends, then clips it
+            to the range: `clip((1 + 2 margin) sigmoid(x) - margin, 0, 1)`
+            and `clip((1 + 2 margin) tanh(x), -1, 1)`, so that an output can
+            take its range's bounds exactly (a sigmoid reaches 0 only at
+            minus infinity). 0 (the default) is the plain activation.
 
     Returns:
         A tensor of the same shape.
@@ -30,33 +36,63 @@ def apply_output_activations(logits, outputs):
     (measured: the flag's softmax alone took 7% of a training step at
     T=550 on CPU).
     """
+    dtype = logits.dtype
     if all(o.activation != "softmax" or o.dim == 2 for o in outputs):
-        matrix, scale, shift = _sigmoid_form(outputs)
-        dtype = logits.dtype
+        matrix, scale, shift, low = _sigmoid_form(outputs, margin)
         z = ops.matmul(logits, ops.convert_to_tensor(matrix, dtype))
-        return ops.add(
+        values = ops.add(
             ops.sigmoid(z) * ops.convert_to_tensor(scale, dtype),
             ops.convert_to_tensor(shift, dtype),
         )
+        if margin:
+            values = _clip_passing_gradients(
+                values, ops.convert_to_tensor(low, dtype), 1.0
+            )
+        return values
     pieces = []
+    stretch = 1.0 + 2.0 * margin
     for output, start, end in output_slices(outputs):
         block = logits[..., start:end]
         if output.activation == "softmax":
             pieces.append(ops.softmax(block, axis=-1))
         elif output.activation == "sigmoid":
-            pieces.append(ops.sigmoid(block))
+            block = ops.sigmoid(block)
+            if margin:
+                block = _clip_passing_gradients(
+                    stretch * block - margin, 0.0, 1.0
+                )
+            pieces.append(block)
         else:
-            pieces.append(ops.tanh(block))
+            block = ops.tanh(block)
+            if margin:
+                block = _clip_passing_gradients(stretch * block, -1.0, 1.0)
+            pieces.append(block)
     return pieces[0] if len(pieces) == 1 else ops.concatenate(pieces, -1)
 
 
-def _sigmoid_form(outputs):
-    """`(M, scale, shift)` with `sigmoid(x @ M) * scale + shift` equal to
-    the outputs' activations (two-column softmax blocks only)."""
+def _clip_passing_gradients(values, low, high):
+    """`clip(values, low, high)` whose gradient is the identity's.
+
+    A plain clip has no gradient beyond its bounds: a generator output
+    pushed there could never come back, even where the critic pulls it (a
+    series collapsing to a constant that real data never have). Here the
+    clip sets only the value; gradients flow as through the stretched
+    activation.
+    """
+    clipped = ops.minimum(ops.maximum(values, low), high)
+    return values + ops.stop_gradient(clipped - values)
+
+
+def _sigmoid_form(outputs, margin=0.0):
+    """`(M, scale, shift, low)` with `sigmoid(x @ M) * scale + shift` equal
+    to the outputs' activations (two-column softmax blocks only), stretched
+    by `margin`; `low` is each column's lower bound (the upper one is 1)."""
     dim = output_slices(outputs)[-1][2]
     matrix = np.zeros((dim, dim), "float32")
     scale = np.ones(dim, "float32")
     shift = np.zeros(dim, "float32")
+    low = np.zeros(dim, "float32")
+    stretch = 1.0 + 2.0 * margin
     for output, start, end in output_slices(outputs):
         if output.activation == "softmax":
             a, b = start, start + 1
@@ -64,11 +100,14 @@ def _sigmoid_form(outputs):
             matrix[[b, a], [a, b]] = -1.0
         elif output.activation == "sigmoid":
             matrix[range(start, end), range(start, end)] = 1.0
+            scale[start:end] = stretch
+            shift[start:end] = -margin
         else:  # tanh(x) = 2 sigmoid(2x) - 1
             matrix[range(start, end), range(start, end)] = 2.0
-            scale[start:end] = 2.0
-            shift[start:end] = -1.0
-    return matrix, scale, shift
+            scale[start:end] = 2.0 * stretch
+            shift[start:end] = -stretch
+            low[start:end] = -1.0
+    return matrix, scale, shift, low
 
 
 def harden(values, outputs):

@@ -77,6 +77,16 @@ class DoppelGANger(keras.Model):
         initial_state: str. LSTM initial state: "random", "zero" or
             "variable". Defaults to "random".
         initial_stddev: float. Std of the learned initial state. 0.02.
+        output_margin: float >= 0. The generators' continuous outputs in
+            the data's units (attributes, the `self_norm` min/max, and the
+            features without `self_norm`) are stretched by this fraction of
+            their range beyond both ends and clipped to it, so that they can
+            take the bounds exactly: `clip((1 + 2 m) sigmoid(x) - m, 0, 1)`
+            (gradients pass the clip). A sigmoid reaches 0 only at minus
+            infinity, so without it a series that is exactly 0 (77% of
+            FCC_MBA's ping-loss series) comes back as small noise. 0 is the
+            original's plain sigmoid and tanh (a documented deviation, see
+            the README). Defaults to 0.01.
         d_rounds: int. Critic rounds per batch. Defaults to 1.
         g_rounds: int. Generator rounds per batch. Defaults to 1.
         shared_noise: bool. Draw the generator noise once per batch and
@@ -164,6 +174,7 @@ class DoppelGANger(keras.Model):
         feed_back=False,
         initial_state="random",
         initial_stddev=0.02,
+        output_margin=0.01,
         d_rounds=1,
         g_rounds=1,
         shared_noise=True,
@@ -237,6 +248,7 @@ class DoppelGANger(keras.Model):
         if not 0 <= beta1 < 1:
             raise ValueError(f"`beta1` must be in [0, 1). Received: {beta1}")
         check_one_of(initial_state, INITIAL_STATES, "initial_state")
+        check_non_negative_float(output_margin, "output_margin")
         if dp_noise_multiplier is not None:
             check_non_negative_float(dp_noise_multiplier, "dp_noise_multiplier")
         check_positive_float(dp_l2_norm_clip, "dp_l2_norm_clip")
@@ -250,6 +262,7 @@ class DoppelGANger(keras.Model):
         self.feed_back = feed_back
         self.initial_state = initial_state
         self.initial_stddev = initial_stddev
+        self.output_margin = float(output_margin)
         self.d_rounds = d_rounds
         self.g_rounds = g_rounds
         self.shared_noise = shared_noise
@@ -298,6 +311,7 @@ class DoppelGANger(keras.Model):
             self.attribute_outputs,
             num_layers=gen_attribute_num_layers,
             num_units=gen_attribute_num_units,
+            output_margin=output_margin,
             name="attribute_generator",
         )
         self.addi_generator = None
@@ -306,6 +320,7 @@ class DoppelGANger(keras.Model):
                 self.addi_outputs,
                 num_layers=gen_attribute_num_layers,
                 num_units=gen_attribute_num_units,
+                output_margin=output_margin,
                 name="addi_attribute_generator",
             )
         self.feature_generator = BatchedLSTMGenerator(
@@ -319,6 +334,9 @@ class DoppelGANger(keras.Model):
             feed_back=feed_back,
             initial_state=initial_state,
             initial_stddev=initial_stddev,
+            # With self_norm the features are in each series' own [min, max]
+            # (reached once, not a mass of values): no margin there.
+            output_margin=0.0 if self_norm else output_margin,
             seed=seed,
             name="feature_generator",
         )
@@ -1211,6 +1229,7 @@ class DoppelGANger(keras.Model):
                 "feed_back": self.feed_back,
                 "initial_state": self.initial_state,
                 "initial_stddev": self.initial_stddev,
+                "output_margin": self.output_margin,
                 "d_rounds": self.d_rounds,
                 "g_rounds": self.g_rounds,
                 "shared_noise": self.shared_noise,

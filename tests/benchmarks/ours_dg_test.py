@@ -31,8 +31,21 @@ def test_trains_and_generates_with_the_thread_setting():
     assert record["backend"] == "tensorflow" and record["shared_noise"] is True
     assert (record["threads"], record["interop_threads"]) == (1, 2)
     assert record["sequences_per_s"] > 0 and record["gen_series_per_s"] > 0
-    assert record["gen_n"] == 300
+    assert record["gen_n"] == 300 and record["gen_warmup_seconds"] > 0
     assert 0 < record["rss_after_import_mib"] <= record["peak_rss_mib"]
+
+
+def test_output_margin_flag_reaches_the_model():
+    sys.path.insert(0, BENCH)
+    import common
+    import ours_dg
+
+    data = common.load_shape_data("pageview", n=20)
+    for flags, margin in [([], 0.01), (["--output-margin", "0"], 0.0)]:
+        args = ours_dg.parse_args(
+            ["--shape", "pageview", "--task", "train", *flags]
+        )
+        assert ours_dg.build_model(data, args).output_margin == margin
 
 
 def test_thread_flags_are_refused_off_tensorflow():

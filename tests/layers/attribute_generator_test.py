@@ -64,9 +64,12 @@ def test_batch_norm_updates_only_in_training():
 
 
 def test_config_round_trip():
-    layer = AttributeGenerator(OUTPUTS, num_layers=2, num_units=4, name="attr")
+    layer = AttributeGenerator(
+        OUTPUTS, num_layers=2, num_units=4, output_margin=0.01, name="attr"
+    )
     clone = assert_config_round_trip(layer)
     assert clone.outputs == OUTPUTS
+    assert clone.output_margin == 0.01
 
 
 @pytest.mark.parametrize(
@@ -76,6 +79,7 @@ def test_config_round_trip():
         (dict(outputs=OUTPUTS, num_layers=0), "num_layers"),
         (dict(outputs=OUTPUTS, num_units=2.5), "num_units"),
         (dict(outputs="DISCRETE"), "list of `Output`"),
+        (dict(outputs=OUTPUTS, output_margin=-0.1), "output_margin"),
     ],
 )
 def test_bad_arguments(kwargs, message):

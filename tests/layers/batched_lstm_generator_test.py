@@ -91,7 +91,9 @@ def _reference_features(layer, condition, noise, state, feed_back):
         for j, cell in enumerate(layer.cells):
             x, states[j] = cell(x, states[j])
         step = ops.reshape(layer.heads(x), (n, s, k))
-        step = to_numpy(apply_output_activations(step, layer.step_outputs))
+        step = to_numpy(apply_output_activations(
+            step, layer.step_outputs, margin=layer.output_margin
+        ))
         previous = step.reshape(n, -1)
         steps.append(step)
     features = np.stack(steps, 1).reshape(n, layer.max_sequence_len, k)
@@ -107,6 +109,8 @@ def _reference_features(layer, condition, noise, state, feed_back):
         dict(num_layers=2, unroll=False),
         dict(feed_back=True),
         dict(feed_back=True, num_layers=2),
+        dict(output_margin=0.5),
+        dict(feed_back=True, output_margin=0.5),
     ],
 )
 def test_lstm_matches_keras_lstm_cell(kwargs):
@@ -142,9 +146,11 @@ def test_variable_initial_state_is_learned():
 
 
 def test_config_round_trip():
-    layer = _layer(feed_back=True, initial_state="variable", num_layers=2)
+    layer = _layer(feed_back=True, initial_state="variable", num_layers=2,
+                   output_margin=0.01)
     clone = assert_config_round_trip(layer)
     assert clone.outputs == OUTPUTS
+    assert clone.output_margin == 0.01
 
 
 @pytest.mark.parametrize(
@@ -154,6 +160,7 @@ def test_config_round_trip():
         (dict(noise=False, feed_back=False), "At least one of"),
         (dict(initial_state="learned"), "initial_state"),
         (dict(num_layers=0), "num_layers"),
+        (dict(output_margin=-1.0), "output_margin"),
     ],
 )
 def test_bad_arguments(kwargs, message):

@@ -22,7 +22,8 @@ noise and one more generator forward for every round; the default shares one
 draw per batch as the original), `--steps-per-execution`, `--jit` (XLA),
 `--threads`/`--interop-threads` (TensorFlow thread pools; 1 and 2 is the
 README's recommended CPU setting for training), `--output-margin`
-(`DoppelGANger(output_margin=...)`; 0 is the original's plain sigmoid).
+(`DoppelGANger(output_margin=...)`; 0 is the original's plain sigmoid),
+`--predict-jit off` (generation without XLA).
 """
 
 import argparse
@@ -51,15 +52,23 @@ def parse_args(argv=None):
     parser.add_argument("--out", default=None, help="fidelity: npz of the generated data.")
     parser.add_argument("--n-generate", type=int, default=None)
     parser.add_argument("--gen-batch", type=int, default=1000, help="Generation chunk size.")
+    parser.add_argument("--gen-repeats", type=int, default=5,
+                        help="Timed generations; the median is reported.")
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--fresh-noise", action="store_true")
     parser.add_argument("--steps-per-execution", type=int, default=1)
     parser.add_argument("--jit", action="store_true", help="XLA-compile the train step.")
+    parser.add_argument(
+        "--predict-jit", choices=["auto", "on", "off"], default="auto",
+        help="compile(predict_jit_compile=...): XLA for generation (auto: "
+        "keras-dg's default, on with TensorFlow and JAX).")
     parser.add_argument("--output-margin", type=float, default=None,
                         help="DoppelGANger(output_margin=...); default: keras-dg's.")
     args = parser.parse_args(argv)
     if args.task == "fidelity" and not args.seconds:
         parser.error("--task fidelity needs --seconds")
+    if args.gen_repeats < 1:
+        parser.error("--gen-repeats must be >= 1")
     return args
 
 
@@ -87,6 +96,7 @@ def build_model(data, args):
     model.compile(
         steps_per_execution=args.steps_per_execution,
         jit_compile=True if args.jit else None,
+        predict_jit_compile={"auto": None, "on": True, "off": False}[args.predict_jit],
     )
     return model
 
@@ -162,6 +172,7 @@ def main(argv=None):
         "shared_noise": not args.fresh_noise,
         "steps_per_execution": args.steps_per_execution,
         "jit": args.jit,
+        "predict_jit": args.predict_jit,
         "threads": threads[0],
         "interop_threads": threads[1],
         "cores_available": common.available_cores(),
@@ -216,14 +227,17 @@ def main(argv=None):
         # The first chunk (compilation, lazy imports) is timed apart.
         with common.Meter() as warm_meter:
             model.generate(min(args.gen_batch, n_gen), seed=args.seed, batch_size=args.gen_batch)
-        with common.Meter() as gen_meter:
-            synthetic = model.generate(n_gen, seed=args.seed + 1, batch_size=args.gen_batch)
+        synthetic, gen_meter, gen_all = common.timed_median(
+            lambda: model.generate(n_gen, seed=args.seed + 1, batch_size=args.gen_batch),
+            args.gen_repeats,
+        )
         record.update(
             {
                 "gen_n": n_gen,
                 "gen_batch": args.gen_batch,
                 "gen_warmup_seconds": warm_meter.wall_seconds,
                 "gen_seconds": gen_meter.wall_seconds,
+                "gen_seconds_all": gen_all,
                 "gen_series_per_s": n_gen / gen_meter.wall_seconds,
                 "gen_cpu_seconds": gen_meter.cpu_seconds,
                 "gen_cpu_fraction": gen_meter.cpu_fraction,

@@ -23,8 +23,9 @@ Tasks:
   (n * epochs / seconds), per-epoch times, the rate without the first epoch
   (`steady_sequences_per_s`), CPU use and peak memory.
 - `generate`: trains `--epochs` epochs (0 is fine: speed does not depend on the weights),
-  generates one warm-up chunk, then times the generation of `--n-generate` series (default
-  `--n`) through the public `generate_numpy`, in chunks of `--gen-batch`.
+  generates one warm-up chunk (timed apart), then times the generation of `--n-generate`
+  series (default `--n`) through the public `generate_numpy`, in chunks of `--gen-batch`,
+  `--gen-repeats` times (5), and reports the median.
 - `fidelity`: trains on the FCC_MBA train split (all of it unless `--n`) for `--seconds`
   of wall-clock (checked after every batch), then generates `--n-generate` series (default:
   the training size) and writes them to `--out` as an npz in the original format
@@ -104,6 +105,8 @@ def parse_args(argv=None):
     parser.add_argument("--out", default=None, help="fidelity: npz of the generated data.")
     parser.add_argument("--n-generate", type=int, default=None)
     parser.add_argument("--gen-batch", type=int, default=1000, help="Generation chunk size.")
+    parser.add_argument("--gen-repeats", type=int, default=5,
+                        help="Timed generations; the median is reported.")
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--critic-hidden-layers", type=int, default=4)
     parser.add_argument(
@@ -138,8 +141,8 @@ def _validate(parser, args):
             fail(f"--seconds must be > 0 for --task fidelity, received {args.seconds}.")
         if args.out is None:
             fail("--out is required for --task fidelity.")
-    for name in ("threads", "interop_threads", "n_generate", "gen_batch", "batch_size",
-                 "critic_hidden_layers"):
+    for name in ("threads", "interop_threads", "n_generate", "gen_batch", "gen_repeats",
+                 "batch_size", "critic_hidden_layers"):
         value = getattr(args, name)
         if value is not None and value < 1:
             fail(f"--{name.replace('_', '-')} must be >= 1, received {value}.")
@@ -392,14 +395,16 @@ def main(argv=None):
         # The first chunk (compilation, lazy imports) is timed apart.
         with common.Meter() as warm_meter:
             generate(model, min(args.gen_batch, n_gen), args)  # warm-up chunk
-        with common.Meter() as gen_meter:
-            features, codes = generate(model, n_gen, args)
+        (features, codes), gen_meter, gen_all = common.timed_median(
+            lambda: generate(model, n_gen, args), args.gen_repeats
+        )
         record.update(
             {
                 "gen_n": n_gen,
                 "gen_batch": args.gen_batch,
                 "gen_warmup_seconds": warm_meter.wall_seconds,
                 "gen_seconds": gen_meter.wall_seconds,
+                "gen_seconds_all": gen_all,
                 "gen_series_per_s": n_gen / gen_meter.wall_seconds,
                 "gen_cpu_seconds": gen_meter.cpu_seconds,
                 "gen_cpu_fraction": gen_meter.cpu_fraction,

@@ -1,4 +1,5 @@
 import concurrent.futures
+import threading
 
 import keras
 import numpy as np
@@ -549,8 +550,9 @@ class DoppelGANger(keras.Model):
     def sample_noise(self, batch_size, seed=None):
         """Draws the generator's inputs for `batch_size` series.
 
-        With `seed` an int, the noise comes from a NumPy generator seeded with
-        it (reproducible `generate`); else from the model's seed generator.
+        With `seed` a `np.random.Generator`, the noise comes from it; else
+        from the model's seed generator (the train steps' noise). `generate`
+        draws its own, reproducible row by row (see `_GenerationNoise`).
         """
         shapes = self._noise_shapes(batch_size)
         if isinstance(seed, np.random.Generator):
@@ -1024,25 +1026,37 @@ class DoppelGANger(keras.Model):
         # generator forward and the decoding run in one graph, without the
         # input pipeline `predict` builds (half the time at 5,000 series).
         # Every chunk has the same number of rows (the last one is padded),
-        # so the predict function compiles once; the next chunk's noise is
-        # drawn on another thread while this one runs (NumPy and the
-        # backends release the GIL): noise was a fifth of the time at T=56.
+        # so the predict function compiles once. One thread draws the noise
+        # ahead (NumPy and the backends release the GIL: noise was a fifth
+        # of the time at T=56); on TensorFlow two chunks run at once, which
+        # keeps both cores busy (1.5x at T=550 on 2 cores). JAX's and
+        # PyTorch's `predict_on_batch` update model state: one at a time.
         size = min(batch_size, n)
-        chunks = {key: [] for key in keys}
-        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-            pending = pool.submit(chunk_inputs, 0, size)
-            for start in range(0, n, size):
-                stop = min(start + size, n)
-                inputs = pending.result()
-                if stop < n:
-                    pending = pool.submit(
-                        chunk_inputs, stop, min(stop + size, n)
-                    )
-                out = self.predict_on_batch(_pad_rows(inputs, size))
-                for key in keys:
-                    chunks[key].append(out[key][: stop - start])
+        self.make_predict_function()  # Built once, before any thread.
+
+        def run(start, pending_inputs):
+            stop = min(start + size, n)
+            out = self.predict_on_batch(
+                _pad_rows(pending_inputs.result(), size)
+            )
+            return {key: out[key][: stop - start] for key in keys}
+
+        drawer, runner = _generation_pools(
+            2 if keras.config.backend() == "tensorflow" else 1
+        )
+        chunks = [
+            runner.submit(
+                run, start,
+                drawer.submit(chunk_inputs, start, min(start + size, n)),
+            )
+            for start in range(0, n, size)
+        ]
+        chunks = [chunk.result() for chunk in chunks]
         return self._dataset(
-            *(np.concatenate(chunks[key], axis=0) for key in keys)
+            *(
+                np.concatenate([chunk[key] for chunk in chunks], axis=0)
+                for key in keys
+            )
         )
 
     def _fixed_blocks(self, fixed_attributes, tolerance):
@@ -1295,6 +1309,27 @@ def _finish(values, outputs):
     return ops.minimum(ops.maximum(values, low), high)
 
 
+_POOLS = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def _generation_pools(workers):
+    """`(drawer, runner)`: the process's thread pools of `generate`, one
+    thread drawing noise and `workers` running chunks. They live as long as
+    the process: new threads per call cost page faults on fresh per-thread
+    memory (the first calls of a process ran at half speed at T=550)."""
+    with _POOLS_LOCK:
+        if "drawer" not in _POOLS:
+            _POOLS["drawer"] = concurrent.futures.ThreadPoolExecutor(
+                1, thread_name_prefix="keras_dg_noise"
+            )
+        if workers not in _POOLS:
+            _POOLS[workers] = concurrent.futures.ThreadPoolExecutor(
+                workers, thread_name_prefix="keras_dg_generate"
+            )
+        return _POOLS["drawer"], _POOLS[workers]
+
+
 # Rows per block of `generate`'s noise (see `_GenerationNoise`).
 _NOISE_BLOCK_ROWS = 1000
 
@@ -1324,9 +1359,10 @@ class _GenerationNoise:
             rows = min(_NOISE_BLOCK_ROWS, self.n - index * _NOISE_BLOCK_ROWS)
             arrays = {}
             for i, (name, shape) in enumerate(self.shapes.items()):
-                stream = np.random.default_rng(
-                    np.random.SeedSequence(self.entropy, spawn_key=(0, index, i))
+                seed = np.random.SeedSequence(
+                    self.entropy, spawn_key=(0, index, i)
                 )
+                stream = np.random.default_rng(seed)
                 arrays[name] = stream.standard_normal(
                     (rows, *shape), dtype=np.float32
                 )
@@ -1340,7 +1376,8 @@ class _GenerationNoise:
             start // _NOISE_BLOCK_ROWS, (stop - 1) // _NOISE_BLOCK_ROWS + 1
         ):
             offset = index * _NOISE_BLOCK_ROWS
-            lo, hi = max(start - offset, 0), min(stop - offset, _NOISE_BLOCK_ROWS)
+            lo = max(start - offset, 0)
+            hi = min(stop - offset, _NOISE_BLOCK_ROWS)
             parts.append(
                 {name: a[lo:hi] for name, a in self._block(index).items()}
             )

@@ -35,17 +35,23 @@ def test_trains_and_generates_with_the_thread_setting():
     assert 0 < record["rss_after_import_mib"] <= record["peak_rss_mib"]
 
 
-def test_output_margin_flag_reaches_the_model():
+def test_model_flags_reach_the_model():
     sys.path.insert(0, BENCH)
     import common
     import ours_dg
 
     data = common.load_shape_data("pageview", n=20)
-    for flags, margin in [([], 0.01), (["--output-margin", "0"], 0.0)]:
+    for flags, margin, predict_jit in [
+        ([], 0.01, None),
+        (["--output-margin", "0", "--predict-jit", "off"], 0.0, False),
+        (["--predict-jit", "on"], 0.01, True),
+    ]:
         args = ours_dg.parse_args(
             ["--shape", "pageview", "--task", "train", *flags]
         )
-        assert ours_dg.build_model(data, args).output_margin == margin
+        model = ours_dg.build_model(data, args)
+        assert model.output_margin == margin
+        assert model.predict_jit_compile is predict_jit
 
 
 def test_thread_flags_are_refused_off_tensorflow():

@@ -174,3 +174,26 @@ def test_gen_flag_output_is_rejected():
             [Output("DISCRETE", 2, is_gen_flag=True)],
             max_sequence_len=4, sample_len=2,
         )
+
+
+@pytest.mark.parametrize(
+    "steps, training, scans",
+    [(20, True, False), (20, False, True), (8, False, False), (70, True, True)],
+)
+def test_automatic_unrolling_depends_on_steps_and_training(
+    monkeypatch, steps, training, scans
+):
+    from keras import ops
+
+    calls = []
+    scan = ops.scan
+
+    def recording_scan(*args, **kwargs):
+        calls.append(1)
+        return scan(*args, **kwargs)
+
+    monkeypatch.setattr(ops, "scan", recording_scan)
+    layer = _layer(max_sequence_len=steps, sample_len=1)
+    features, _, _ = layer(_condition(3), training=training)
+    assert tuple(features.shape) == (3, steps, 5)  # 3 columns + the flag's 2
+    assert bool(calls) == scans

@@ -466,3 +466,12 @@ def test_fixed_attributes_follow_a_learned_known_conditional():
         synth = model.generate(100, fixed_attributes={0: category}, seed=category)
         assert np.all(synth.attributes[:, :3].argmax(1) == category)
         assert np.mean(synth.attributes[:, 3:].argmax(1) == category) > 0.8
+
+
+def test_generation_thread_pools_live_across_calls():
+    from keras_dg.models.doppelganger import _generation_pools
+
+    drawer, runner = _generation_pools(2)
+    assert _generation_pools(2) == (drawer, runner)
+    assert _generation_pools(1)[0] is drawer
+    assert _generation_pools(1)[1] is not runner

@@ -497,6 +497,22 @@ class Meter:
         return False
 
 
+def set_tensorflow_threads(threads=None, interop_threads=None):
+    """Sets TensorFlow's intra-op / inter-op thread pools (None: leave TensorFlow's default)
+    before its first op; returns the `(intra, inter)` setting now in force (0 = default).
+    Imports TensorFlow: call it on the keras-dg side only."""
+    import tensorflow as tf
+
+    if threads is not None:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+    if interop_threads is not None:
+        tf.config.threading.set_inter_op_parallelism_threads(interop_threads)
+    return (
+        tf.config.threading.get_intra_op_parallelism_threads(),
+        tf.config.threading.get_inter_op_parallelism_threads(),
+    )
+
+
 def timed_median(fn, repeats):
     """Runs `fn()` `repeats` times, each under a `Meter`; returns `(the last result, the
     meter of the median wall time, every wall time)`. In-process repeats, so that one

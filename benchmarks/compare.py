@@ -3,7 +3,8 @@
 Alternates the sides run by run (peer, ours with TensorFlow's default thread
 pools, ours with one intra-op and two inter-op threads, the README's
 recommended CPU setting; then in reverse order; `--sides` adds `ours-fresh`,
-fresh noise every round, and `ours-jax`, the JAX backend), each in its own
+fresh noise every round, `ours-margin0`, the original's plain sigmoid outputs
+(`output_margin=0`), and `ours-jax`, the JAX backend), each in its own
 process, on identical data (checked by the
 data digest), and reports medians with min-max spread: training throughput
 (sequences/s), generation throughput (series/s) and peak memory at the MBA
@@ -44,6 +45,10 @@ SIDES = {
     ],
     "ours-fresh": [
         sys.executable, os.path.join(HERE, "ours_dg.py"), "--fresh-noise"
+    ],
+    # The original's plain sigmoid outputs (no output margin): an ablation.
+    "ours-margin0": [
+        sys.executable, os.path.join(HERE, "ours_dg.py"), "--output-margin", "0"
     ],
     # keras-dg on the JAX backend (XLA-compiled steps); env sets the backend.
     "ours-jax": [

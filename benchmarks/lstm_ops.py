@@ -55,10 +55,7 @@ def main(argv=None):
     import numpy as np
     import tensorflow as tf
 
-    if args.threads is not None:
-        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-    if args.interop_threads is not None:
-        tf.config.threading.set_inter_op_parallelism_threads(args.interop_threads)
+    intra, inter = common.set_tensorflow_threads(args.threads, args.interop_threads)
     import keras
 
     from keras_dg import Output
@@ -135,10 +132,8 @@ def main(argv=None):
             timings[label] = statistics.median(seconds) * 1e3
         rows.append([name, f"{timings['forward']:.2f}", f"{timings['forward + backward']:.2f}",
                      f"{error:.1e}"])
-    print(f"steps {L}, batch {B}, input {C} + {N}, units {U}; threads "
-          f"{tf.config.threading.get_intra_op_parallelism_threads()} intra-op, "
-          f"{tf.config.threading.get_inter_op_parallelism_threads()} inter-op "
-          "(0 = TensorFlow's default)")
+    print(f"steps {L}, batch {B}, input {C} + {N}, units {U}; threads {intra} intra-op, "
+          f"{inter} inter-op (0 = TensorFlow's default)")
     print(common.markdown_table(
         ["implementation", "forward ms", "forward + backward ms", "max |h - keras-dg's|"], rows
     ))

@@ -38,7 +38,9 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--shape", required=True, choices=sorted(common.SHAPES))
     parser.add_argument("--data", default=None, help="FCC_MBA folder (mba shape).")
-    parser.add_argument("--n", type=int, default=None, help="Training series.")
+    parser.add_argument("--n", type=int, default=None,
+                        help="Training series (default: compare.py's, 2000 at mba, 500 at "
+                        "pageview).")
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--n-generate", type=int, default=5000)
     parser.add_argument("--json", default=None, help="Write the records here.")
@@ -78,7 +80,8 @@ def main(argv=None):
     import ours_dg
 
     stage("import keras_dg")
-    data = common.load_shape_data(args.shape, n=args.n, data=args.data, seed=0)
+    n = args.n or {"mba": 2000, "pageview": 500}[args.shape]
+    data = common.load_shape_data(args.shape, n=n, data=args.data, seed=0)
     model = ours_dg.build_model(data, ours_dg.parse_args(
         ["--shape", args.shape, "--task", "train"]
     ))

@@ -131,16 +131,7 @@ def main(argv=None):
 
     backend = keras.config.backend()
     if backend == "tensorflow":
-        import tensorflow as tf
-
-        if args.threads is not None:
-            tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-        if args.interop_threads is not None:
-            tf.config.threading.set_inter_op_parallelism_threads(args.interop_threads)
-        threads = (
-            tf.config.threading.get_intra_op_parallelism_threads(),
-            tf.config.threading.get_inter_op_parallelism_threads(),
-        )
+        threads = common.set_tensorflow_threads(args.threads, args.interop_threads)
     elif args.threads is not None or args.interop_threads is not None:
         raise SystemExit("--threads/--interop-threads are TensorFlow settings")
     else:

@@ -138,10 +138,7 @@ def main(argv=None):
     args = parse_args(argv)
     import tensorflow as tf
 
-    if args.threads is not None:
-        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-    if args.interop_threads is not None:
-        tf.config.threading.set_inter_op_parallelism_threads(args.interop_threads)
+    common.set_tensorflow_threads(args.threads, args.interop_threads)
     import ours_dg
 
     data = common.load_shape_data(args.shape, n=args.n, data=args.data, seed=0)

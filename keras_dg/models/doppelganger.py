@@ -445,7 +445,7 @@ class DoppelGANger(keras.Model):
                 penalty's double backward). See benchmarks/RESULTS.md.
             predict_jit_compile: bool or None. XLA compilation of `predict`
                 and `generate`. `None` turns it on with TensorFlow and JAX
-                (1.3-1.5x faster generation on CPU with TensorFlow) unless
+                (1.2-1.3x faster generation on CPU with TensorFlow) unless
                 the model runs eagerly or on several devices, and otherwise
                 follows `jit_compile`.
             **kwargs: other `keras.Model.compile` arguments, such as
@@ -661,7 +661,7 @@ class DoppelGANger(keras.Model):
         jit_compile = self.predict_jit_compile
         if jit_compile is None:
             # XLA fuses each LSTM step's element-wise work: generation ran
-            # 1.3-1.5x faster with it on TensorFlow on CPU (T=56 and T=550;
+            # 1.2-1.3x faster with it on TensorFlow on CPU (T=56 and T=550;
             # benchmarks/RESULTS.md), where the train step is slower with it.
             # Under a multi-device strategy Keras' own choice stays.
             jit_compile = (
@@ -1029,7 +1029,7 @@ class DoppelGANger(keras.Model):
         # so the predict function compiles once. One thread draws the noise
         # ahead (NumPy and the backends release the GIL: noise was a fifth
         # of the time at T=56); on TensorFlow two chunks run at once, which
-        # keeps both cores busy (1.5x at T=550 on 2 cores). JAX's and
+        # keeps both cores busy (it paid at T=550 on 2 cores). JAX's and
         # PyTorch's `predict_on_batch` update model state: one at a time.
         size = min(batch_size, n)
         self.make_predict_function()  # Built once, before any thread.

@@ -29,6 +29,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import common  # noqa: E402
+import compare  # noqa: E402
 
 # Packages a backend's import may load by itself when they are installed.
 OPTIONAL = ("jax", "torch", "tensorflow", "matplotlib", "sklearn", "pandas", "scipy", "h5py")
@@ -80,7 +81,7 @@ def main(argv=None):
     import ours_dg
 
     stage("import keras_dg")
-    n = args.n or {"mba": 2000, "pageview": 500}[args.shape]
+    n = args.n or compare.SIZES[args.shape][0]
     data = common.load_shape_data(args.shape, n=n, data=args.data, seed=0)
     model = ours_dg.build_model(data, ours_dg.parse_args(
         ["--shape", args.shape, "--task", "train"]

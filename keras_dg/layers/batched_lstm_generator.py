@@ -146,7 +146,7 @@ class BatchedLSTMGenerator(keras.layers.Layer):
                 "At least one of `noise` and `feed_back` must be True; "
                 "received noise=False and feed_back=False."
             )
-        check_one_of(initial_state, INITIAL_STATES, "initial_state")
+        check_one_of(initial_state, "initial_state", INITIAL_STATES)
         check_non_negative_float(initial_stddev, "initial_stddev")
         check_non_negative_float(output_margin, "output_margin")
         if unroll is not None:

@@ -248,7 +248,7 @@ class DoppelGANger(keras.Model):
             check_positive_float(locals()[name], name)
         if not 0 <= beta1 < 1:
             raise ValueError(f"`beta1` must be in [0, 1). Received: {beta1}")
-        check_one_of(initial_state, INITIAL_STATES, "initial_state")
+        check_one_of(initial_state, "initial_state", INITIAL_STATES)
         check_non_negative_float(output_margin, "output_margin")
         if dp_noise_multiplier is not None:
             check_non_negative_float(dp_noise_multiplier, "dp_noise_multiplier")

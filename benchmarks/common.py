@@ -2,7 +2,8 @@
 
 Plain Python plus numpy, so that it imports both in the project's environment and inside
 the peer's virtual environment (`benchmarks/.peer-venv`, numpy < 1.24). It never imports
-`keras_dg`, `keras`, `tensorflow` or `torch`.
+the `keras_dg` package, `keras`, `tensorflow` or `torch`; the page-view stand-in comes from
+`keras_dg/data/pageviews.py` (numpy only), loaded by its path.
 
 What is here:
 - the two benchmark shapes (`SHAPES`): the MBA shape (T=56, S=8, real FCC_MBA data) and the
@@ -48,6 +49,7 @@ import tempfile
 import threading
 import time
 import hashlib
+import importlib.util
 
 import numpy as np
 
@@ -76,8 +78,22 @@ SHAPES = {
     },
 }
 
-# The page-view feature encoding of the paper's WWT data: log(1 + x) / WWT_LOG_MAX * 2 - 1.
-WWT_LOG_MAX = 18.02413958371087
+# The page-view stand-in and its encoding constant live in keras_dg (one source for the
+# WWT recipe, the DP recipe and the benchmarks). That module imports only numpy, and is
+# loaded by its path so that this file never imports the `keras_dg` package (and Keras).
+_PAGEVIEWS_FILE = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "keras_dg", "data", "pageviews.py"
+)
+
+
+def _load_pageviews():
+    spec = importlib.util.spec_from_file_location("keras_dg_data_pageviews", _PAGEVIEWS_FILE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_pageviews = _load_pageviews()
 
 _FCC_SPLITS = ("train", "test")
 
@@ -107,14 +123,11 @@ def pageview_standin(n, seed=0):
     The paper's Wikipedia web-traffic arrays are not available here, so both sides train on
     this synthetic data of the same schema: T=550 daily steps, one feature
     `log(1 + views)` scaled to [-1, 1], and three categorical attributes domain (9),
-    access (3) and agent (2). Each series has a level that depends on its attributes, a
-    weekly cycle, a slow random walk, noise and occasional spikes.
+    access (3) and agent (2) (`keras_dg/data/pageviews.py` draws it: a level that depends
+    on the attributes, a weekly cycle, a slow random walk, noise and occasional spikes).
 
     The arrays are bit-identical across numpy versions (the project's numpy 2 and the
-    peer's numpy 1.23): randomness comes from the legacy `RandomState` stream, which numpy
-    keeps frozen, and the array arithmetic uses only correctly rounded operations (+, -,
-    *, /, cumulative sums, clipping); the few transcendental values are per-category
-    scalars computed with Python's `math`.
+    peer's numpy 1.23): see that module.
 
     Args:
         n: int. Number of series, at least 2.
@@ -132,53 +145,11 @@ def pageview_standin(n, seed=0):
     """
     _check_positive_int("n", n, minimum=2)
     _check_positive_int("seed", seed, minimum=0)
-    spec = SHAPES["pageview"]
-    t = spec["max_sequence_len"]
-    n_domain, n_access, n_agent = spec["attribute_dims"]
-    rng = np.random.RandomState(seed)
-
-    # Attributes: English Wikipedia and all-agents are the most common, as in WWT.
-    domain_p = np.array([0.08, 0.12, 0.20, 0.10, 0.11, 0.12, 0.10, 0.05, 0.12])
-    domain = rng.choice(n_domain, size=n, p=domain_p / domain_p.sum())
-    access = rng.choice(n_access, size=n, p=[0.5, 0.25, 0.25])
-    agent = rng.choice(n_agent, size=n, p=[0.75, 0.25])
-
-    # Level of log(1 + views) per series, driven by the attributes.
-    domain_level = np.array([5.0, 6.5, 7.5, 6.0, 6.2, 6.8, 6.4, 4.5, 5.8])
-    access_level = np.array([0.6, 0.0, 0.2])
-    agent_level = np.array([0.0, -1.8])
-    level = (
-        domain_level[domain]
-        + access_level[access]
-        + agent_level[agent]
-        + 1.2 * rng.standard_normal(n)
-    )
-
-    # Weekly cycle: a fixed 7-day profile (scalars from `math`, identical everywhere),
-    # with a per-series amplitude (smaller for spiders) and phase.
-    profile = np.array([math.sin(2.0 * math.pi * d / 7.0) for d in range(7)])
-    amplitude = (0.05 + 0.35 * rng.random_sample(n)) * np.where(agent == 1, 0.3, 1.0)
-    phase = rng.randint(0, 7, size=n)
-    day = (np.arange(t)[None, :] + phase[:, None]) % 7
-    weekly = amplitude[:, None] * profile[day]
-
-    # Slow random walk, noise and rare spikes (exponential heights, decaying over 3 days).
-    walk = np.cumsum(0.04 * rng.standard_normal((n, t)), axis=1)
-    noise = (0.08 + 0.12 * rng.random_sample(n))[:, None] * rng.standard_normal((n, t))
-    spike_at = rng.random_sample((n, t)) < 0.006
-    heights = np.where(spike_at, 1.5 * rng.standard_exponential((n, t)), 0.0)
-    spikes = heights.copy()
-    spikes[:, 1:] += 0.5 * heights[:, :-1]
-    spikes[:, 2:] += 0.25 * heights[:, :-2]
-
-    log_views = np.clip(level[:, None] + weekly + walk + noise + spikes, 0.0, WWT_LOG_MAX)
-    features = (log_views / WWT_LOG_MAX * 2.0 - 1.0).astype(np.float32)[:, :, None]
-
-    codes = np.stack([domain, access, agent], axis=1)
+    data = _pageviews.pageview_arrays(n, SHAPES["pageview"]["max_sequence_len"], seed=seed)
     return {
-        "features": features,
-        "attributes": codes_to_one_hot(codes, spec["attribute_dims"]),
-        "gen_flag": np.ones((n, t), dtype=np.float32),
+        "features": data["features"],
+        "attributes": data["attributes"],
+        "gen_flag": data["gen_flag"],
         **_schema("pageview"),
     }
 

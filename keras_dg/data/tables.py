@@ -28,16 +28,16 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as pdt
 
-from keras_dg.data.table_transformer import MISSING_POLICIES
+from keras_dg.data.columns import check_column_name
+from keras_dg.data.columns import check_columns
+from keras_dg.data.columns import format_values
+from keras_dg.data.columns import to_python
+from keras_dg.data.table_rows import MISSING_POLICIES
+from keras_dg.data.table_rows import fit_time_grid
+from keras_dg.data.table_rows import prepare_long
+from keras_dg.data.table_rows import prepare_wide
+from keras_dg.data.table_rows import resolve_lengths
 from keras_dg.data.table_transformer import TableTransformer
-from keras_dg.data.table_transformer import _check_name
-from keras_dg.data.table_transformer import _py
-from keras_dg.data.table_transformer import _shown
-from keras_dg.data.table_transformer import check_columns
-from keras_dg.data.table_transformer import fit_time_grid
-from keras_dg.data.table_transformer import prepare_long
-from keras_dg.data.table_transformer import prepare_wide
-from keras_dg.data.table_transformer import resolve_lengths
 from keras_dg.specs import Normalization
 
 _JSON_SCALARS = (str, int, float, bool)
@@ -54,7 +54,7 @@ def _names(value, argument):
     ):
         value = [value]
     try:
-        names = [_check_name(v, argument) for v in value]
+        names = [check_column_name(v, argument) for v in value]
     except TypeError:
         raise ValueError(
             f"`{argument}` must be a column name or a list of column names. "
@@ -76,7 +76,7 @@ def _check_dataframe(df):
     if df.columns.has_duplicates:
         duplicates = df.columns[df.columns.duplicated()].unique()
         raise ValueError(
-            f"`df` has duplicate column names {_shown(duplicates)}."
+            f"`df` has duplicate column names {format_values(duplicates)}."
         )
 
 
@@ -92,8 +92,8 @@ def _check_subset(names, allowed, argument):
     unknown = [n for n in names if n not in allowed]
     if unknown:
         raise ValueError(
-            f"`{argument}` names {_shown(unknown)}, which are not among the "
-            f"feature and attribute columns {_shown(allowed, 30)}."
+            f"`{argument}` names {format_values(unknown)}, which are not among the "
+            f"feature and attribute columns {format_values(allowed, 30)}."
         )
 
 
@@ -163,18 +163,18 @@ def _categories(dtype, values, name, role):
             categories = sorted(
                 categories, key=lambda v: (type(v).__name__, str(v))
             )
-    categories = [_py(c) for c in categories]
+    categories = [to_python(c) for c in categories]
     bad = [c for c in categories if not isinstance(c, _JSON_SCALARS)]
     if bad:
         raise ValueError(
-            f"Discrete {role} column {name!r} has categories {_shown(bad)} of "
+            f"Discrete {role} column {name!r} has categories {format_values(bad)} of "
             f"type {type(bad[0]).__name__}; only strings, numbers and "
             "booleans can be categories."
         )
     if len(categories) < 2:
         raise ValueError(
             f"Discrete {role} column {name!r} has a single category "
-            f"{_shown(categories)}; a discrete column needs at least two "
+            f"{format_values(categories)}; a discrete column needs at least two "
             "values. Drop the column (it carries no information)."
         )
     return categories, ordered
@@ -192,14 +192,14 @@ def _fit_spec(name, kind, dtype, values, normalization, log1p, role):
         if bad.any():
             raise ValueError(
                 f"Column {name!r} is listed in `log1p`, which needs values "
-                f"> -1, but it holds {_shown(x[bad])}."
+                f"> -1, but it holds {format_values(x[bad])}."
             )
         x = np.log1p(x)
     low, high = float(np.min(x)), float(np.max(x))
     if not high > low:
         raise ValueError(
             f"Continuous {role} column {name!r} is constant (every value is "
-            f"{_py(np.min(values))!r}); it cannot be scaled and carries no "
+            f"{to_python(np.min(values))!r}); it cannot be scaled and carries no "
             "information. Drop it."
         )
     spec.update(
@@ -241,7 +241,7 @@ def _check_options(kinds, normalization, log1p, discrete, names):
     not_continuous = [n for n in log1p if kinds[n] != "continuous"]
     if not_continuous:
         raise ValueError(
-            f"`log1p` lists {_shown(not_continuous)}, which are discrete; "
+            f"`log1p` lists {format_values(not_continuous)}, which are discrete; "
             "log1p applies to numeric (continuous) columns only."
         )
     continuous = [n for n in names if kinds[n] == "continuous"]
@@ -250,7 +250,7 @@ def _check_options(kinds, normalization, log1p, discrete, names):
         discrete_keys = [n for n in normalization if kinds[n] != "continuous"]
         if discrete_keys:
             raise ValueError(
-                f"`normalization` lists {_shown(discrete_keys)}, which are "
+                f"`normalization` lists {format_values(discrete_keys)}, which are "
                 "discrete; only continuous columns are normalized."
             )
     return _normalizations(normalization, continuous)
@@ -323,9 +323,45 @@ def from_dataframe(
     ((2, 4, 1), [3, 2])
     """
     _check_dataframe(df)
-    example_id = _check_name(example_id, "example_id")
+    example_id, time, features, attributes = _long_roles(
+        df, example_id, time, features, attributes
+    )
+    keys = [example_id] + ([time] if time is not None else [])
+    _check_missing(missing)
+    log1p, discrete = _names(log1p, "log1p"), _names(discrete, "discrete")
+    names = features + attributes
+    _check_subset(discrete, names, "discrete")
+    kinds = {n: _infer_kind(df[n].dtype, n, discrete) for n in names}
+    norms = _check_options(kinds, normalization, log1p, discrete, names)
+    rows = prepare_long(df, example_id, time, kinds, features, attributes,
+                        missing)
+    dtypes = {n: df[n].dtype for n in names}
+    feature_specs, attribute_specs, t, s, keep = _fit(
+        rows, dtypes, features, attributes, kinds=kinds, normalization=norms,
+        log1p=log1p, max_sequence_len=max_sequence_len,
+        sample_len=sample_len, truncate=truncate,
+    )
+    grid = None
     if time is not None:
-        time = _check_name(time, "time")
+        grid = fit_time_grid(rows, _time_kind(df[time].dtype), df[time].dtype,
+                             keep)
+    used = set(keys + names)
+    transformer = TableTransformer(
+        layout="long", features=feature_specs, attributes=attribute_specs,
+        max_sequence_len=t, sample_len=s, example_id=example_id, time=time,
+        time_grid=grid,
+        column_order=[to_python(c) for c in df.columns if c in used],
+        missing=missing, truncate=truncate,
+    )
+    return transformer.encode_rows(rows), transformer
+
+
+def _long_roles(df, example_id, time, features, attributes):
+    """The checked `example_id`, `time`, `features` and `attributes` of a
+    long table (`features=None`: every other column)."""
+    example_id = check_column_name(example_id, "example_id")
+    if time is not None:
+        time = check_column_name(time, "time")
     attributes = _names(attributes, "attributes")
     keys = [example_id] + ([time] if time is not None else [])
     if time == example_id:
@@ -344,58 +380,76 @@ def from_dataframe(
         raise ValueError("`features` must list at least one column.")
     check_columns(df, features, "features")
     _check_roles(features, attributes, keys)
-    _check_missing(missing)
-    log1p, discrete = _names(log1p, "log1p"), _names(discrete, "discrete")
-    names = features + attributes
-    _check_subset(discrete, names, "discrete")
-    kinds = {n: _infer_kind(df[n].dtype, n, discrete) for n in names}
-    norms = _check_options(kinds, normalization, log1p, discrete, names)
-    rows = prepare_long(df, example_id, time, kinds, features, attributes,
-                        missing)
-    dtypes = {n: df[n].dtype for n in names}
-    feature_specs, attribute_specs, t, s, keep = _fit(
-        rows, dtypes, features, attributes, kinds=kinds, normalization=norms,
-        log1p=log1p, max_sequence_len=max_sequence_len,
-        sample_len=sample_len, truncate=truncate,
-    )
-    grid = None
-    if time is not None:
-        kind = (
-            "datetime" if pdt.is_datetime64_any_dtype(df[time].dtype)
-            else "timedelta" if pdt.is_timedelta64_dtype(df[time].dtype)
-            else "numeric"
-        )
-        grid = fit_time_grid(rows, kind, df[time].dtype, keep)
-    used = set(keys + names)
-    transformer = TableTransformer(
-        layout="long",
-        features=feature_specs,
-        attributes=attribute_specs,
-        max_sequence_len=t,
-        sample_len=s,
-        example_id=example_id,
-        time=time,
-        time_grid=grid,
-        column_order=[_py(c) for c in df.columns if c in used],
-        missing=missing,
-        truncate=truncate,
-    )
-    return transformer.encode_rows(rows), transformer
+    return example_id, time, features, attributes
+
+
+def _time_kind(dtype):
+    if pdt.is_datetime64_any_dtype(dtype):
+        return "datetime"
+    if pdt.is_timedelta64_dtype(dtype):
+        return "timedelta"
+    return "numeric"
 
 
 def _check_roles(features, attributes, keys):
     both = [c for c in features if c in attributes]
     if both:
         raise ValueError(
-            f"Columns {_shown(both)} are listed in both `features` and "
+            f"Columns {format_values(both)} are listed in both `features` and "
             "`attributes`."
         )
     clash = [c for c in features + attributes if c in keys]
     if clash:
         raise ValueError(
-            f"Columns {_shown(clash)} are the `example_id`/`time` column and "
+            f"Columns {format_values(clash)} are the `example_id`/`time` column and "
             "cannot also be features or attributes."
         )
+
+
+def _wide_features(features):
+    """`{feature name: its step columns}` of `from_wide_dataframe`."""
+    if isinstance(features, dict):
+        feature_columns = {
+            check_column_name(name, "features"):
+                _names(cols, f"features[{name!r}]")
+            for name, cols in features.items()
+        }
+    else:
+        feature_columns = {"value": _names(features, "features")}
+    if not feature_columns or not all(feature_columns.values()):
+        raise ValueError(
+            "`features` must list at least one step column per feature. "
+            f"Received: {features!r}"
+        )
+    return feature_columns
+
+
+def _wide_kinds(df, feature_columns, attributes, discrete):
+    """The kind and dtype of each column of a wide table, and each
+    feature's step-column dtypes: `(kinds, dtypes, column_dtypes)`."""
+    dtypes, column_dtypes, kinds = {}, {}, {}
+    for name, cols in feature_columns.items():
+        used = [c for c in cols if df[c].notna().any()] or cols
+        kind_of = {
+            c: _infer_kind(df[c].dtype, name, discrete) for c in used
+        }
+        kinds[name] = (
+            "discrete" if "discrete" in kind_of.values() else "continuous"
+        )
+        first = next(
+            (c for c in used if kind_of[c] == kinds[name]), used[0]
+        )
+        dtypes[name] = df[first].dtype
+        column_dtypes[name] = [
+            _dtype_name(df[c].dtype)
+            if df[c].notna().any() or kinds[name] == "continuous"
+            else _dtype_name(dtypes[name])
+            for c in cols
+        ]
+    for name in attributes:
+        kinds[name] = _infer_kind(df[name].dtype, name, discrete)
+        dtypes[name] = df[name].dtype
+    return kinds, dtypes, column_dtypes
 
 
 def from_wide_dataframe(
@@ -446,22 +500,11 @@ def from_wide_dataframe(
     [2, 1]
     """
     _check_dataframe(df)
-    if isinstance(features, dict):
-        feature_columns = {
-            _check_name(name, "features"): _names(cols, f"features[{name!r}]")
-            for name, cols in features.items()
-        }
-    else:
-        feature_columns = {"value": _names(features, "features")}
-    if not feature_columns or not all(feature_columns.values()):
-        raise ValueError(
-            "`features` must list at least one step column per feature. "
-            f"Received: {features!r}"
-        )
+    feature_columns = _wide_features(features)
     attributes = _names(attributes, "attributes")
     keys = []
     if example_id is not None:
-        keys = [_check_name(example_id, "example_id")]
+        keys = [check_column_name(example_id, "example_id")]
         check_columns(df, keys, "example_id")
     for name, cols in feature_columns.items():
         check_columns(df, cols, f"features[{name!r}]")
@@ -479,33 +522,14 @@ def from_wide_dataframe(
     clash = [n for n in feature_columns if n in attributes]
     if clash:
         raise ValueError(
-            f"Feature names {_shown(clash)} are also attribute columns."
+            f"Feature names {format_values(clash)} are also attribute columns."
         )
     _check_missing(missing)
     log1p, discrete = _names(log1p, "log1p"), _names(discrete, "discrete")
     _check_subset(discrete, names, "discrete")
-    dtypes, column_dtypes, kinds = {}, {}, {}
-    for name, cols in feature_columns.items():
-        used = [c for c in cols if df[c].notna().any()] or cols
-        kind_of = {
-            c: _infer_kind(df[c].dtype, name, discrete) for c in used
-        }
-        kinds[name] = (
-            "discrete" if "discrete" in kind_of.values() else "continuous"
-        )
-        first = next(
-            (c for c in used if kind_of[c] == kinds[name]), used[0]
-        )
-        dtypes[name] = df[first].dtype
-        column_dtypes[name] = [
-            _dtype_name(df[c].dtype)
-            if df[c].notna().any() or kinds[name] == "continuous"
-            else _dtype_name(dtypes[name])
-            for c in cols
-        ]
-    for name in attributes:
-        kinds[name] = _infer_kind(df[name].dtype, name, discrete)
-        dtypes[name] = df[name].dtype
+    kinds, dtypes, column_dtypes = _wide_kinds(
+        df, feature_columns, attributes, discrete
+    )
     norms = _check_options(kinds, normalization, log1p, discrete, names)
     rows = prepare_wide(df, feature_columns, attributes, kinds, missing)
     feature_specs, attribute_specs, t, s, _ = _fit(
@@ -518,17 +542,80 @@ def from_wide_dataframe(
         spec["column_dtypes"] = column_dtypes[spec["name"]]
     used = set(keys + attributes + step_columns)
     transformer = TableTransformer(
-        layout="wide",
-        features=feature_specs,
-        attributes=attribute_specs,
-        max_sequence_len=t,
-        sample_len=s,
+        layout="wide", features=feature_specs, attributes=attribute_specs,
+        max_sequence_len=t, sample_len=s,
         example_id=keys[0] if keys else None,
-        column_order=[_py(c) for c in df.columns if c in used],
-        missing=missing,
-        truncate=truncate,
+        column_order=[to_python(c) for c in df.columns if c in used],
+        missing=missing, truncate=truncate,
     )
     return transformer.encode_rows(rows), transformer
+
+
+def _feature_arrays(features):
+    """The checked [t_i, F] arrays of `from_arrays`' `features`."""
+    if isinstance(features, np.ndarray) and features.ndim == 3:
+        features = list(features)
+    if isinstance(features, (np.ndarray, pd.DataFrame, str)) or not hasattr(
+        features, "__iter__"
+    ):
+        raise ValueError(
+            "`features` must be a list of arrays [t_i, F] (or one array "
+            f"[N, T, F]). Received: {type(features).__name__}"
+        )
+    arrays = []
+    for i, array in enumerate(features):
+        array = np.asarray(array)
+        if array.ndim == 1:
+            array = array[:, None]
+        if array.ndim != 2 or array.shape[0] == 0:
+            raise ValueError(
+                f"`features[{i}]` must be an array [t_i, F] with t_i >= 1. "
+                f"Received shape {array.shape}."
+            )
+        if arrays and array.shape[1] != arrays[0].shape[1]:
+            raise ValueError(
+                f"`features[{i}]` has {array.shape[1]} columns but "
+                f"`features[0]` has {arrays[0].shape[1]}."
+            )
+        arrays.append(array)
+    if not arrays:
+        raise ValueError("`features` is empty: expected at least one series.")
+    return arrays
+
+
+def _attribute_table(attributes, attribute_names, n):
+    """`from_arrays`' attributes as a DataFrame of `n` rows."""
+    if isinstance(attributes, pd.DataFrame):
+        attribute_table = attributes.reset_index(drop=True)
+    else:
+        values = np.asarray(attributes)
+        if values.ndim == 1:
+            values = values[:, None]
+        if values.ndim != 2:
+            raise ValueError(
+                "`attributes` must be an array [N, A] or a DataFrame. "
+                f"Received shape {values.shape}."
+            )
+        if attribute_names is None:
+            attribute_names = [
+                f"attribute_{j}" for j in range(values.shape[1])
+            ]
+        attribute_names = _names(attribute_names, "attribute_names")
+        if len(attribute_names) != values.shape[1]:
+            raise ValueError(
+                f"`attribute_names` must hold {values.shape[1]} names. "
+                f"Received: {attribute_names}"
+            )
+        attribute_table = pd.DataFrame(
+            {name: values[:, j] for j, name in enumerate(attribute_names)}
+        )
+        attribute_table = attribute_table.infer_objects()
+    if len(attribute_table) != n:
+        raise ValueError(
+            f"`attributes` has {len(attribute_table)} rows but "
+            f"`features` holds {n} series; they must match."
+        )
+    return attribute_table
 
 
 def from_arrays(
@@ -569,33 +656,7 @@ def from_arrays(
     >>> ds.features.shape
     (2, 5, 1)
     """
-    if isinstance(features, np.ndarray) and features.ndim == 3:
-        features = list(features)
-    if isinstance(features, (np.ndarray, pd.DataFrame, str)) or not hasattr(
-        features, "__iter__"
-    ):
-        raise ValueError(
-            "`features` must be a list of arrays [t_i, F] (or one array "
-            f"[N, T, F]). Received: {type(features).__name__}"
-        )
-    arrays = []
-    for i, array in enumerate(features):
-        array = np.asarray(array)
-        if array.ndim == 1:
-            array = array[:, None]
-        if array.ndim != 2 or array.shape[0] == 0:
-            raise ValueError(
-                f"`features[{i}]` must be an array [t_i, F] with t_i >= 1. "
-                f"Received shape {array.shape}."
-            )
-        if arrays and array.shape[1] != arrays[0].shape[1]:
-            raise ValueError(
-                f"`features[{i}]` has {array.shape[1]} columns but "
-                f"`features[0]` has {arrays[0].shape[1]}."
-            )
-        arrays.append(array)
-    if not arrays:
-        raise ValueError("`features` is empty: expected at least one series.")
+    arrays = _feature_arrays(features)
     n, f = len(arrays), arrays[0].shape[1]
     if feature_names is None:
         feature_names = [f"feature_{j}" for j in range(f)]
@@ -621,42 +682,13 @@ def from_arrays(
     table = pd.DataFrame(columns)
     attribute_columns = []
     if attributes is not None:
-        if isinstance(attributes, pd.DataFrame):
-            attribute_table = attributes.reset_index(drop=True)
-        else:
-            values = np.asarray(attributes)
-            if values.ndim == 1:
-                values = values[:, None]
-            if values.ndim != 2:
-                raise ValueError(
-                    "`attributes` must be an array [N, A] or a DataFrame. "
-                    f"Received shape {values.shape}."
-                )
-            if attribute_names is None:
-                attribute_names = [
-                    f"attribute_{j}" for j in range(values.shape[1])
-                ]
-            attribute_names = _names(attribute_names, "attribute_names")
-            if len(attribute_names) != values.shape[1]:
-                raise ValueError(
-                    f"`attribute_names` must hold {values.shape[1]} names. "
-                    f"Received: {attribute_names}"
-                )
-            attribute_table = pd.DataFrame(
-                {name: values[:, j] for j, name in enumerate(attribute_names)}
-            )
-            attribute_table = attribute_table.infer_objects()
-        if len(attribute_table) != n:
-            raise ValueError(
-                f"`attributes` has {len(attribute_table)} rows but "
-                f"`features` holds {n} series; they must match."
-            )
+        attribute_table = _attribute_table(attributes, attribute_names, n)
         attribute_columns = list(attribute_table.columns)
         clash = [c for c in attribute_columns if c in table.columns]
         if clash:
             raise ValueError(
-                f"Attribute names {_shown(clash)} clash with feature names "
-                "or the reserved 'example_id'/'step' columns."
+                f"Attribute names {format_values(clash)} clash with feature "
+                "names or the reserved 'example_id'/'step' columns."
             )
         repeated = attribute_table.iloc[table["example_id"].to_numpy()]
         table = pd.concat(

@@ -72,9 +72,9 @@ def test_sample_len_sets_the_length():
     assert load_flights(sample_len=10)[0].max_sequence_len == 360
     with pytest.raises(ValueError, match="multiple of `sample_len`"):
         load_flights(sample_len=7, max_sequence_len=365)
-    with pytest.raises(ValueError, match="`min_days` must be between 1"):
+    with pytest.raises(ValueError, match="`min_days` must be an integer between 1 and 365"):
         load_flights(min_days=0)
-    with pytest.raises(ValueError, match="`top_destinations` must be >= 1"):
+    with pytest.raises(ValueError, match="`top_destinations` must be a positive integer"):
         load_flights(top_destinations=0)
     with pytest.raises(ValueError, match="`max_delay` must be"):
         load_flights(max_delay=-5)

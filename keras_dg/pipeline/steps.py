@@ -1,0 +1,162 @@
+"""The steps of a pipeline run, each on a checked `RunPlan`: build the
+model, train it and save it, generate, and write the fidelity report."""
+
+import os
+import time
+
+from keras_dg import files
+from keras_dg.dataset import TimeSeriesDataset
+
+# The split name of the generated data (`generated/data_generated.npz`).
+GENERATED_SPLIT = "generated"
+# Extras that give real units; copied onto the generated data.
+_UNIT_EXTRAS = (
+    "data_feature_min", "data_feature_max",
+    "data_attribute_min", "data_attribute_max",
+)
+
+
+def write_csv(table, path):
+    """Writes a DataFrame to `path` atomically (temp file + rename)."""
+    path = os.fspath(path)
+    with files.atomic_write(path) as tmp:
+        table.to_csv(tmp, index=False)
+    return path
+
+
+def build_model(plan):
+    """The seeded `DoppelGANger` of the plan and its standard callbacks."""
+    import keras
+
+    from keras_dg.callbacks import training_callbacks
+    from keras_dg.models.doppelganger import DoppelGANger
+
+    train, options = plan.train, plan.options
+    keras.utils.set_random_seed(plan.seed)
+    model = DoppelGANger(
+        train.feature_outputs,
+        train.attribute_outputs,
+        max_sequence_len=train.max_sequence_len,
+        transformer=plan.transformer,
+        **plan.config,
+    )
+    model.check_dataset(train)
+    callbacks = training_callbacks(
+        plan.out_dir,
+        epoch_checkpoint_freq=options["epoch_checkpoint_freq"],
+        extra_checkpoint_freq=options["extra_checkpoint_freq"],
+        vis_freq=options["vis_freq"],
+        vis_num_sample=options["vis_num_sample"],
+        real=train if options["vis_num_sample"] else None,
+        tensorboard=plan.tensorboard,
+        seed=plan.seed,
+    )
+    return model, callbacks
+
+
+def train_model(plan, model, callbacks):
+    """Compiles and fits `model`; saves `model.keras` and `history.json`.
+
+    Returns `(model_path, seconds)`.
+    """
+    train, options = plan.train, plan.options
+    plan.say(
+        f"Training DoppelGANger (preset {plan.preset['name']!r}"
+        f"{', quick' if plan.quick else ''}) on {len(train)} series of "
+        f"{train.max_sequence_len} steps for {options['epochs']} epochs "
+        f"(batch {options['batch_size']}) -> {plan.out_dir}"
+    )
+    model.compile()
+    started = time.time()
+    history = model.fit(
+        train,
+        epochs=options["epochs"],
+        batch_size=min(options["batch_size"], len(train)),
+        callbacks=callbacks,
+        verbose=plan.verbose,
+    )
+    seconds = time.time() - started
+    model_path = os.path.join(plan.out_dir, files.MODEL_FILE)
+    with files.atomic_write(model_path) as tmp:
+        model.save(tmp)
+    files.atomic_write_json(
+        os.path.join(plan.out_dir, files.HISTORY_FILE),
+        {k: [float(v) for v in values]
+         for k, values in history.history.items()},
+    )
+    return model_path, seconds
+
+
+def generate(plan, model):
+    """Generates `plan.n_generate` series and writes them.
+
+    `generated/` in the original format and, with a transformer,
+    `generated/generated.csv` in real units. Returns `(synthetic, paths,
+    seconds)` with `paths` the `generated_dir`, `generated_npz` and
+    `generated_csv` (or None) of `RunResult`.
+    """
+    from keras_dg.data.original_format import save_dg
+
+    started = time.time()
+    synthetic = model.generate(plan.n_generate, seed=plan.seed)
+    extras = {
+        k: v for k, v in plan.train.extras.items() if k in _UNIT_EXTRAS
+    }
+    if extras:
+        synthetic = TimeSeriesDataset(
+            synthetic.features, synthetic.attributes, synthetic.gen_flag,
+            synthetic.feature_outputs, synthetic.attribute_outputs,
+            extras=extras, validate=False,
+        )
+    generated_dir = os.path.join(plan.out_dir, files.GENERATED_DIR)
+    save_dg(synthetic, generated_dir, split=GENERATED_SPLIT)
+    paths = {
+        "generated_dir": generated_dir,
+        "generated_npz": os.path.join(
+            generated_dir, f"data_{GENERATED_SPLIT}.npz"
+        ),
+        "generated_csv": None,
+    }
+    if plan.transformer is not None:
+        paths["generated_csv"] = write_csv(
+            plan.transformer.inverse_transform(synthetic),
+            os.path.join(generated_dir, files.GENERATED_CSV),
+        )
+    plan.say(f"Generated {plan.n_generate} series -> {generated_dir}")
+    return synthetic, paths, time.time() - started
+
+
+def report(plan, synthetic):
+    """Writes the fidelity report, if the plan asks for one.
+
+    Returns `(summary, paths, seconds)` with `paths` the `report_html`,
+    `report_md` and `metrics` of `RunResult` (None without a report).
+    """
+    paths = {"report_html": None, "report_md": None, "metrics": None}
+    started = time.time()
+    if not plan.report:
+        return {}, paths, time.time() - started
+    from keras_dg.evaluation import write_report
+
+    report_dir = os.path.join(plan.out_dir, files.REPORT_DIR)
+    plan.say("Evaluating (fidelity report) ...")
+    result = write_report(
+        plan.reference,
+        synthetic,
+        report_dir,
+        train=plan.held_out_train,
+        seed=plan.seed,
+        metrics=plan.metrics,
+        title=(
+            f"keras-dg fidelity report: preset {plan.preset['name']}"
+            f"{' (quick)' if plan.quick else ''}, "
+            f"{'test split' if plan.test is not None else 'training data'} "
+            "as reference"
+        ),
+    )
+    paths = {
+        "report_html": os.path.join(report_dir, "report.html"),
+        "report_md": os.path.join(report_dir, "report.md"),
+        "metrics": os.path.join(report_dir, "metrics.json"),
+    }
+    return result.get("summary", {}), paths, time.time() - started

@@ -1,0 +1,86 @@
+import json
+import os
+
+import keras
+import pandas as pd
+
+import keras_dg
+from keras_dg import pipeline
+from keras_dg.data import from_dataframe
+from keras_dg.data import load_dg
+from tests.harness import tiny_dataset
+from tests.pipeline.tiny_run import TINY_RUN
+from tests.pipeline.tiny_run import long_table
+
+
+def test_run_writes_model_generated_data_and_report(tmp_path):
+    train, test = tiny_dataset(n=12, seed=0), tiny_dataset(n=8, seed=1)
+    out = tmp_path / "run"
+    result = pipeline.run(train, out, test=test, n_generate=9, **TINY_RUN)
+    assert result.out_dir == str(out)
+    for path in (result.model, result.generated_npz, result.report_html,
+                 result.report_md, result.metrics):
+        assert os.path.isfile(path), path
+    assert result.generated_csv is None  # No transformer.
+    assert result.epochs == 1
+    assert set(result.summary) == {"acf_mse", "length_w1"}
+    # The generated data are an original-format folder.
+    generated = load_dg(result.generated_dir, "generated")
+    assert len(generated) == 9
+    assert generated.feature_outputs == train.feature_outputs
+    # The report compared against the test split.
+    with open(result.metrics) as f:
+        metrics = json.load(f)
+    assert metrics["n_series"] == {"real": 8, "synthetic": 9, "train": 12}
+    # The saved model generates.
+    model = keras.saving.load_model(result.model)
+    assert isinstance(model, keras_dg.DoppelGANger)
+    assert model.sample_len == 2 and model.disc_num_units == 16
+    assert model.generate(3, seed=0).features.shape == (3, 8, 4)
+    with open(out / "run.json") as f:
+        manifest = json.load(f)
+    assert manifest["status"] == "done"
+    assert manifest["preset"] == "web" and manifest["quick"] is True
+    assert manifest["config"]["sample_len"] == 2
+    assert manifest["training"]["epochs"] == 1
+    with open(out / "history.json") as f:
+        history = json.load(f)
+    assert len(history["d_loss"]) == 1
+    assert "Run finished" in result.describe()
+
+
+def test_run_with_a_transformer_writes_real_units(tmp_path):
+    dataset, transformer = from_dataframe(
+        long_table(), example_id="host", time="minute", features=["cpu"],
+        attributes=["os"], sample_len=2,
+    )
+    result = pipeline.run(
+        dataset, tmp_path / "run", transformer=transformer, n_generate=5,
+        **TINY_RUN,
+    )
+    table = pd.read_csv(result.generated_csv)
+    assert list(table.columns) == ["host", "minute", "cpu", "os"]
+    assert table["host"].nunique() == 5
+    assert set(table["os"]) <= {"linux", "bsd"}
+    assert table["cpu"].between(0, 100).all()
+    model = keras.saving.load_model(result.model)
+    assert model.transformer is not None
+    assert model.transformer.get_config() == transformer.get_config()
+
+
+def test_run_report_reference_is_train_without_test(tmp_path):
+    train = tiny_dataset(n=10)
+    result = pipeline.run(train, tmp_path / "run", **TINY_RUN)
+    with open(result.metrics) as f:
+        metrics = json.load(f)
+    # No held-out data: train is the reference, no memorization check.
+    assert metrics["n_series"] == {"real": 10, "synthetic": 10, "train": None}
+
+
+def test_run_without_report(tmp_path):
+    result = pipeline.run(
+        tiny_dataset(), tmp_path / "run", **dict(TINY_RUN, metrics=None),
+        report=False,
+    )
+    assert result.report_html is None and result.summary == {}
+    assert not (tmp_path / "run" / "report").exists()

@@ -96,4 +96,9 @@ def test_recipe_errors_are_one_line(tmp_path, capsys):
         _recipe("mba").main(["--out", str(tmp_path / "o")])
     assert raised.value.code == 2
     assert "--data" in capsys.readouterr().err
+    # The recipes' flags are the command's (keras_dg.cli.flags).
+    with pytest.raises(SystemExit) as raised:
+        _recipe("wwt").main(["--epochs", "0", "--out", str(tmp_path / "o")])
+    assert raised.value.code == 2
+    assert "expected a positive integer" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()

@@ -1,0 +1,176 @@
+"""`keras-dg generate`: series from a trained model, as CSV or npz."""
+
+import os
+
+from keras_dg import files
+from keras_dg.cli import flags
+
+HELP = "generate series from a trained model"
+DESCRIPTION = (
+    "Generate synthetic series from a .keras model: n series, or the "
+    "features for given attributes (--given) or with some attributes fixed "
+    "(--fix), as a CSV in real units or in the original npz format."
+)
+
+
+def add_arguments(parser):
+    parser.add_argument(
+        "--model", "-m", required=True, metavar="FILE",
+        help="a trained model (.keras), e.g. RUN/model.keras",
+    )
+    parser.add_argument(
+        "-n", "--num", dest="n", type=flags.positive_int, default=None,
+        help="number of series (default: the rows of --given, else 1000)",
+    )
+    parser.add_argument(
+        "--given", metavar="CSV",
+        help="CSV with one row per series to generate and one column per "
+             "attribute (the training table's attribute names and values, "
+             "in real units): generate the features for these attributes",
+    )
+    parser.add_argument(
+        "--fix", type=flags.assignment, action="append", default=[],
+        metavar="COLUMN=VALUE",
+        help="fix one attribute for every series and let the model sample "
+             "the others from its learned conditional distribution "
+             "(repeatable), e.g. --fix origin=JFK",
+    )
+    flags.add_seed_flag(
+        parser, "generation seed; the same seed gives the same data "
+                "(default: 0)",
+    )
+    parser.add_argument(
+        "--format", choices=("npz", "csv"), default=None,
+        help="csv: a table in real units (needs the model's transformer); "
+             "npz: the original format (default: csv if --out ends with "
+             ".csv, else npz)",
+    )
+    parser.add_argument(
+        "--out", "-o", required=True, metavar="PATH",
+        help="output: a .csv file, a .npz file (the original's "
+             "data_feature/data_attribute/data_gen_flag arrays) or a folder "
+             "(the original format with its Output pickles, readable by "
+             "keras-dg evaluate and load_dg)",
+    )
+    flags.add_overwrite_flag(parser, "replace existing output files")
+    parser.add_argument(
+        "--batch-size", type=flags.positive_int, default=1000,
+        help="series per forward pass (default: 1000)",
+    )
+
+
+def _output_format(out, fmt):
+    """(format, is an .npz file) of --out and --format."""
+    fmt = fmt or ("csv" if out.lower().endswith(".csv") else "npz")
+    if fmt == "csv" and not out.lower().endswith(".csv"):
+        raise ValueError(
+            f"--format csv needs an --out ending in .csv: {out!r}"
+        )
+    if fmt == "npz" and out.lower().endswith(".csv"):
+        raise ValueError(
+            f"--format npz writes a .npz file or a folder, not {out!r}."
+        )
+    return fmt, fmt == "npz" and out.lower().endswith(".npz")
+
+
+def _check_out(out, is_file, overwrite):
+    """Refuses an --out that is missing its folder or would be replaced."""
+    from keras_dg import pipeline
+
+    if is_file:
+        parent = os.path.dirname(os.path.abspath(out))
+        if not os.path.isdir(parent):
+            raise FileNotFoundError(f"--out folder '{parent}' does not exist.")
+        if os.path.isdir(out):
+            raise ValueError(f"--out '{out}' is a folder; expected a file.")
+        if os.path.exists(out) and not overwrite:
+            raise ValueError(
+                f"--out '{out}' exists; pass --overwrite to replace it."
+            )
+        return
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise ValueError(f"--out '{out}' is a file; expected a folder.")
+    target = os.path.join(out, f"data_{pipeline.GENERATED_SPLIT}.npz")
+    if os.path.exists(target) and not overwrite:
+        raise ValueError(
+            f"'{target}' exists; pass --overwrite to replace it."
+        )
+
+
+def _synthesize(args, model, given_table):
+    from keras_dg.data.conditioning import encode_attributes
+    from keras_dg.data.conditioning import fixed_attributes
+
+    if given_table is not None:
+        attributes = encode_attributes(given_table, model, "--given")
+        if args.n is not None and args.n != len(attributes):
+            raise ValueError(
+                f"-n {args.n} disagrees with the {len(attributes)} rows of "
+                "--given; drop -n or fix the file."
+            )
+        return model.generate(
+            attributes=attributes, seed=args.seed, batch_size=args.batch_size
+        )
+    fixed = fixed_attributes(args.fix, model, "--fix") or None
+    return model.generate(
+        args.n or 1000, seed=args.seed, batch_size=args.batch_size,
+        fixed_attributes=fixed,
+    )
+
+
+def _write_npz_file(dataset, path):
+    """The original's three arrays in one npz file, atomically."""
+    import numpy as np
+
+    with files.atomic_write(path) as tmp, open(tmp, "wb") as f:
+        np.savez(
+            f,
+            data_feature=dataset.features.astype("float32"),
+            data_attribute=dataset.attributes.astype("float32"),
+            data_gen_flag=dataset.gen_flag.astype("float32"),
+        )
+
+
+def _write(synthetic, model, out, fmt, npz_file):
+    """Writes the generated data; returns the path written."""
+    from keras_dg import pipeline
+    from keras_dg.data import save_dg
+
+    if fmt == "csv":
+        table = model.transformer.inverse_transform(synthetic)
+        return pipeline.write_csv(table, out)
+    if npz_file:
+        _write_npz_file(synthetic, out)
+        return out
+    save_dg(synthetic, out, split=pipeline.GENERATED_SPLIT)
+    return os.path.join(out, f"data_{pipeline.GENERATED_SPLIT}.npz")
+
+
+def run(args):
+    from keras_dg.data.readers import load_model
+    from keras_dg.data.readers import read_table
+
+    out = os.fspath(args.out)
+    fmt, npz_file = _output_format(out, args.format)
+    _check_out(out, fmt == "csv" or npz_file, args.overwrite)
+    if args.given and args.fix:
+        raise ValueError(
+            "Pass --given (all attributes per series) or --fix (some "
+            "attributes for all series), not both."
+        )
+    given_table = read_table(args.given, "--given") if args.given else None
+    model = load_model(args.model, "--model")
+    if fmt == "csv" and model.transformer is None:
+        raise ValueError(
+            "--format csv needs the model's transformer (models trained on a"
+            " table or with keras-dg train have one); this model has none: "
+            "use --format npz."
+        )
+    synthetic = _synthesize(args, model, given_table)
+    written = _write(synthetic, model, out, fmt, npz_file)
+    lengths = synthetic.lengths
+    print(
+        f"Generated {len(synthetic)} series (length {lengths.min()}-"
+        f"{lengths.max()}, mean {lengths.mean():.1f}) -> {written}"
+    )
+    return 0

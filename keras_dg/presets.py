@@ -35,33 +35,22 @@ Example:
 
 import copy
 
+from keras_dg.models.config import DEFAULTS
+
 # The configuration every dataset of the paper shares (ALGORITHM §5), under
-# the original names. `batch_size` is a `fit` argument; it lives in
-# `TRAINING_DEFAULTS`.
+# the original names, with the model's defaults (`keras_dg.models.config`).
+# `batch_size` is a `fit` argument; it lives in `TRAINING_DEFAULTS`.
 GLOBAL_CONFIG = {
-    "num_packing": 1,
-    "noise": True,
-    "feed_back": False,
-    "initial_state": "random",
-    "d_rounds": 1,
-    "g_rounds": 1,
-    "g_lr": 0.001,
-    "d_lr": 0.001,
-    "attr_d_lr": 0.001,
-    "beta1": 0.5,
-    "d_gp_coe": 10.0,
-    "attr_d_gp_coe": 10.0,
-    "g_attr_d_coe": 1.0,
-    "gen_feature_num_layers": 1,
-    "gen_feature_num_units": 100,
-    "gen_attribute_num_layers": 3,
-    "gen_attribute_num_units": 100,
-    "disc_num_layers": 5,
-    "disc_num_units": 200,
-    "attr_disc_num_layers": 5,
-    "attr_disc_num_units": 200,
-    "attribute_latent_dim": 5,
-    "feature_latent_dim": 5,
+    name: DEFAULTS[name]
+    for name in (
+        "num_packing", "noise", "feed_back", "initial_state", "d_rounds",
+        "g_rounds", "g_lr", "d_lr", "attr_d_lr", "beta1", "d_gp_coe",
+        "attr_d_gp_coe", "g_attr_d_coe", "gen_feature_num_layers",
+        "gen_feature_num_units", "gen_attribute_num_layers",
+        "gen_attribute_num_units", "disc_num_layers", "disc_num_units",
+        "attr_disc_num_layers", "attr_disc_num_units",
+        "attribute_latent_dim", "feature_latent_dim",
+    )
 }
 
 TRAINING_DEFAULTS = {
@@ -84,6 +73,14 @@ _QUICK_CONFIG = {
     "disc_num_layers": 2,
     "attr_disc_num_units": 16,
     "attr_disc_num_layers": 2,
+}
+
+# Quick runs of the long-series presets (GCUT, WWT) on short series.
+_QUICK_LONG_SERIES = {
+    "config": _QUICK_CONFIG,
+    "training": {"epochs": 2, "batch_size": 32,
+                 "extra_checkpoint_freq": None, "vis_num_sample": None},
+    "data": {"num_series": 96, "max_sequence_len": 50},
 }
 
 _REFERENCE = (
@@ -117,13 +114,7 @@ PRESETS = {
         {"epochs": 400, "epoch_checkpoint_freq": 1,
          "extra_checkpoint_freq": 5},
         sweep={"sample_len": [1, 5, 10]},
-        quick={
-            "config": _QUICK_CONFIG,
-            "training": {"epochs": 2, "batch_size": 32,
-                         "extra_checkpoint_freq": None,
-                         "vis_num_sample": None},
-            "data": {"num_series": 96, "max_sequence_len": 50},
-        },
+        quick=_QUICK_LONG_SERIES,
     ),
     "web": _preset(
         "WWT (Wikipedia web traffic): daily page views, T=550, S=10 (swept "
@@ -134,13 +125,7 @@ PRESETS = {
         {"epochs": 400, "epoch_checkpoint_freq": 1,
          "extra_checkpoint_freq": 5},
         sweep={"sample_len": [1, 5, 10, 25, 50]},
-        quick={
-            "config": _QUICK_CONFIG,
-            "training": {"epochs": 2, "batch_size": 32,
-                         "extra_checkpoint_freq": None,
-                         "vis_num_sample": None},
-            "data": {"num_series": 96, "max_sequence_len": 50},
-        },
+        quick=_QUICK_LONG_SERIES,
     ),
     "FCC_MBA": _preset(
         "MBA (FCC Measuring Broadband America): traffic bytes and ping loss "

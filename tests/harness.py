@@ -1,4 +1,9 @@
-"""Shared test helpers: tiny specs, data and models, config round trips."""
+"""Shared test helpers (keras-hub's harness, for keras-dg): tiny specs, data
+and models; `run_layer_test`, `run_serialization_test`,
+`run_model_saving_test`; the tolerance of trained weights across CPUs
+(`assert_trained_weights_close`)."""
+
+import os
 
 import keras
 import numpy as np
@@ -51,9 +56,9 @@ def tiny_model(t=8, sample_len=2, **kwargs):
     )
 
 
-def assert_config_round_trip(layer):
-    """from_config(get_config()) gives an equal config, also via Keras
-    serialization (the registered name)."""
+def run_serialization_test(layer):
+    """`from_config(get_config())` and Keras (de)serialization give an
+    object of the same class and config; returns the `from_config` clone."""
     config = layer.get_config()
     clone = layer.__class__.from_config(config)
     assert clone.get_config() == config
@@ -63,3 +68,138 @@ def assert_config_round_trip(layer):
     assert type(revived) is type(layer)
     assert revived.get_config() == config
     return clone
+
+
+def _numpy(values):
+    return [
+        np.asarray(keras.ops.convert_to_numpy(v))
+        for v in keras.tree.flatten(values)
+    ]
+
+
+def _assert_same(actual, expected, what):
+    actual, expected = _numpy(actual), _numpy(expected)
+    assert len(actual) == len(expected), what
+    for i, (a, b) in enumerate(zip(actual, expected)):
+        np.testing.assert_allclose(a, b, atol=1e-6, err_msg=f"{what} {i}")
+
+
+def run_layer_test(
+    layer_cls,
+    init_kwargs,
+    input_data,
+    call_kwargs=None,
+    expected_output_shape=None,
+    tmp_path=None,
+):
+    """keras-hub's layer checks on a tiny layer.
+
+    Builds `layer_cls(**init_kwargs)`, calls it on `input_data` (an array or
+    a list of arrays) with `call_kwargs` (arrays, e.g. noise, so that the
+    call is deterministic), and checks: the output shapes equal
+    `compute_output_shape` (and `expected_output_shape` if given); the
+    config and serialization round trips (`run_serialization_test`); a clone
+    with the same weights gives the same outputs; with `tmp_path`, a small
+    functional model holding the layer saves to `.keras`, reloads and gives
+    the same outputs. Returns the layer.
+    """
+    call_kwargs = dict(call_kwargs or {})
+    layer = layer_cls(**init_kwargs)
+    outputs = layer(input_data, **call_kwargs)
+    shapes = [tuple(np.shape(a)) for a in _numpy(outputs)]
+    input_shape = keras.tree.map_structure(
+        lambda a: tuple(np.shape(a)), input_data
+    )
+    kwargs_shapes = {
+        f"{k}_shape": tuple(np.shape(v)) for k, v in call_kwargs.items()
+    }
+    computed = layer.compute_output_shape(input_shape, **kwargs_shapes)
+    if isinstance(computed[0], (int, type(None))):
+        computed = [computed]
+    assert [tuple(s) for s in computed] == shapes, (computed, shapes)
+    if expected_output_shape is not None:
+        assert [tuple(s) for s in expected_output_shape] == shapes
+    clone = run_serialization_test(layer)
+    clone(input_data, **call_kwargs)
+    clone.set_weights(layer.get_weights())
+    _assert_same(clone(input_data, **call_kwargs), outputs, "clone output")
+    if tmp_path is not None:
+        _assert_layer_saves(layer, input_data, call_kwargs, outputs, tmp_path)
+    return layer
+
+
+def _assert_layer_saves(layer, input_data, call_kwargs, outputs, tmp_path):
+    """A functional model around `layer` survives `.keras` saving."""
+    arrays = input_data if isinstance(input_data, list) else [input_data]
+    inputs = [
+        keras.Input(np.shape(a)[1:], name=f"input_{i}")
+        for i, a in enumerate(arrays)
+    ]
+    kwargs = {
+        k: keras.Input(np.shape(v)[1:], name=k)
+        for k, v in call_kwargs.items()
+    }
+    x = inputs if isinstance(input_data, list) else inputs[0]
+    model = keras.Model([*inputs, *kwargs.values()], layer(x, **kwargs))
+    path = os.path.join(str(tmp_path), f"{layer.name}.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    feed = [*arrays, *call_kwargs.values()]
+    _assert_same(loaded.predict_on_batch(feed), outputs, "reloaded output")
+
+
+def run_model_saving_test(model, tmp_path, n=4, seed=1):
+    """Saves `model` to `.keras` and reloads it: same config, weights and
+    optimizer state, and `generate(n, seed=seed)` gives the same series.
+    Returns the loaded model."""
+    path = os.path.join(str(tmp_path), "model.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert type(loaded) is type(model)
+    assert loaded.get_config() == model.get_config()
+    _assert_same(loaded.weights, model.weights, "weight")
+    if model.compiled:
+        assert loaded.compiled
+        _assert_same(
+            loaded.optimizer.variables, model.optimizer.variables,
+            "optimizer variable",
+        )
+    a, b = model.generate(n, seed=seed), loaded.generate(n, seed=seed)
+    for part in ("features", "attributes", "gen_flag"):
+        np.testing.assert_array_equal(
+            getattr(b, part), getattr(a, part), err_msg=part
+        )
+    return loaded
+
+
+# Float32 kernels round differently on other instruction sets (the order of
+# a sum, fused multiply-adds). Adam divides each gradient by its own running
+# magnitude, so a rounding difference in a small gradient becomes a
+# difference of a good part of a step in that one weight. Two runs of the
+# same training therefore agree tensor by tensor relative to how far the
+# training moved the tensor, not element by element to 1e-5.
+FLOAT32_EPS = float(np.finfo("float32").eps)
+# Of the distance the training moved a tensor: observed 0.4% across CPUs; a
+# real disagreement (a loss sign, a missing round, other noise) is about 100%.
+TRAINED_RTOL = 0.05
+
+
+def assert_trained_weights_close(actual, expected, start, steps, names=None):
+    """Weights of two runs of the same `steps` updates from `start` agree.
+
+    For each tensor: `|actual - expected| <= TRAINED_RTOL * |expected -
+    start| + steps * 64 * eps * |start| * sqrt(size)` (L2 norms), where the
+    second term bounds rounding where training barely moved the tensor.
+    """
+    for i, (a, b, s) in enumerate(zip(actual, expected, start)):
+        a, b, s = (np.asarray(x, "float64") for x in (a, b, s))
+        moved = np.linalg.norm(b - s)
+        rounding = steps * 64 * FLOAT32_EPS * np.sqrt(s.size) * max(
+            1.0, float(np.abs(s).max(initial=0.0))
+        )
+        difference = np.linalg.norm(a - b)
+        name = names[i] if names is not None else i
+        assert difference <= TRAINED_RTOL * moved + rounding, (
+            f"weight {name}: runs differ by {difference:.3g}, training "
+            f"moved it by {moved:.3g} in {steps} steps"
+        )

@@ -194,22 +194,20 @@ class BatchedLSTMGenerator(keras.layers.Layer):
             initializer = keras.initializers.RandomNormal(
                 stddev=self.initial_stddev
             )
-            self.initial_h = [
-                self.add_weight(
-                    shape=(1, self.num_units),
-                    initializer=initializer,
-                    name=f"initial_h_{i}",
-                )
-                for i in range(self.num_layers)
-            ]
-            self.initial_c = [
-                self.add_weight(
-                    shape=(1, self.num_units),
-                    initializer=initializer,
-                    name=f"initial_c_{i}",
-                )
-                for i in range(self.num_layers)
-            ]
+
+            def per_layer(state):
+                return [
+                    self.add_weight(
+                        shape=(1, self.num_units),
+                        initializer=initializer,
+                        name=f"initial_{state}_{i}",
+                    )
+                    for i in range(self.num_layers)
+                ]
+
+            # Created h first, then c (the order of the saved weights).
+            self.initial_h = per_layer("h")
+            self.initial_c = per_layer("c")
 
     def _initial_states(self, batch_size, initial_state, dtype):
         """[(h, c)] per layer, each [B, units]."""

@@ -5,7 +5,7 @@ import pytest
 
 from keras_dg import Output
 from keras_dg.layers import AttributeGenerator
-from tests.harness import assert_config_round_trip
+from tests.harness import run_layer_test
 
 OUTPUTS = [
     Output("DISCRETE", 3),
@@ -63,11 +63,18 @@ def test_batch_norm_updates_only_in_training():
     assert not np.allclose(before, layer.batch_norm_layers[0].moving_mean)
 
 
-def test_config_round_trip():
-    layer = AttributeGenerator(
-        OUTPUTS, num_layers=2, num_units=4, output_margin=0.01, name="attr"
+@pytest.mark.parametrize("list_input", [False, True])
+def test_layer_round_trips(tmp_path, list_input):
+    noise = [_noise(d=3), _noise(d=2)] if list_input else _noise()
+    layer = run_layer_test(
+        AttributeGenerator,
+        dict(outputs=OUTPUTS, num_layers=2, num_units=4, output_margin=0.01,
+             name="attr"),
+        noise,
+        expected_output_shape=[(6, 6), (6, 6)],
+        tmp_path=tmp_path,
     )
-    clone = assert_config_round_trip(layer)
+    clone = AttributeGenerator.from_config(layer.get_config())
     assert clone.outputs == OUTPUTS
     assert clone.output_margin == 0.01
 

@@ -4,7 +4,7 @@ import pytest
 
 from keras_dg import Output
 from keras_dg.layers import BatchedLSTMGenerator
-from tests.harness import assert_config_round_trip
+from tests.harness import run_layer_test
 
 OUTPUTS = [Output("CONTINUOUS", 1, "ZERO_ONE"), Output("DISCRETE", 2)]
 
@@ -145,10 +145,26 @@ def test_variable_initial_state_is_learned():
     assert "initial_c_0" in names and "initial_h_0" in names
 
 
-def test_config_round_trip():
-    layer = _layer(feed_back=True, initial_state="variable", num_layers=2,
-                   output_margin=0.01)
-    clone = assert_config_round_trip(layer)
+@pytest.mark.parametrize("initial_state", ["variable", "random"])
+def test_layer_round_trips(tmp_path, initial_state):
+    rng = np.random.default_rng(1)
+    # Given noise (and initial state): the outputs are deterministic.
+    call_kwargs = {"noise": rng.normal(size=(4, 4, 5)).astype("float32")}
+    if initial_state == "random":
+        call_kwargs["initial_state"] = rng.normal(size=(4, 2, 2, 4)).astype(
+            "float32"
+        )
+    layer = run_layer_test(
+        BatchedLSTMGenerator,
+        dict(outputs=OUTPUTS, max_sequence_len=8, sample_len=2, num_units=4,
+             seed=0, feed_back=True, initial_state=initial_state,
+             num_layers=2, output_margin=0.01, name="lstm"),
+        _condition(4),
+        call_kwargs=call_kwargs,
+        expected_output_shape=[(4, 8, 5), (4, 8), (4,)],
+        tmp_path=tmp_path,
+    )
+    clone = BatchedLSTMGenerator.from_config(layer.get_config())
     assert clone.outputs == OUTPUTS
     assert clone.output_margin == 0.01
 

@@ -4,7 +4,7 @@ import pytest
 
 from keras_dg.layers import PackedCritic
 from keras_dg.layers.packed_critic import pack
-from tests.harness import assert_config_round_trip
+from tests.harness import run_layer_test
 
 
 def test_pack_groups_rows_pack_major():
@@ -47,8 +47,19 @@ def test_score_equals_call_on_packed_rows():
     )
 
 
-def test_config_round_trip():
-    assert_config_round_trip(PackedCritic(num_layers=2, num_units=4, num_packing=3))
+def test_layer_round_trips(tmp_path):
+    rng = np.random.default_rng(0)
+    inputs = [
+        rng.normal(size=(6, 4, 3)).astype("float32"),
+        rng.normal(size=(6, 2)).astype("float32"),
+    ]
+    run_layer_test(
+        PackedCritic,
+        dict(num_layers=2, num_units=4, num_packing=3, name="critic"),
+        inputs,
+        expected_output_shape=[(2,)],
+        tmp_path=tmp_path,
+    )
 
 
 def test_bad_arguments():

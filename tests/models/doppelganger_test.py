@@ -1,12 +1,12 @@
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 import keras_dg
 from keras_dg import Output
 from tests.harness import ATTRIBUTE_OUTPUTS
 from tests.harness import FEATURE_OUTPUTS
+from tests.harness import run_model_saving_test
 from tests.harness import tiny_dataset
 from tests.harness import tiny_model
 
@@ -55,159 +55,15 @@ def test_variable_length_training_and_generation():
     synth.validate()
 
 
-def test_generation_is_reproducible_by_seed():
-    model = tiny_model()
-    a = model.generate(5, seed=3)
-    b = model.generate(5, seed=3)
-    c = model.generate(5, seed=4)
-    np.testing.assert_array_equal(a.features, b.features)
-    np.testing.assert_array_equal(a.attributes, b.attributes)
-    assert not np.array_equal(a.features, c.features)
-    # Other chunk sizes: the same data up to float round-off (XLA may sum
-    # in another order for another batch shape; a flipped one-hot category
-    # would differ by 1).
-    chunked = model.generate(5, seed=3, batch_size=2)
-    np.testing.assert_allclose(a.features, chunked.features, atol=1e-6)
-    np.testing.assert_allclose(a.attributes, chunked.attributes, atol=1e-6)
-    # A row's noise depends only on the seed and its index: fewer series
-    # are a prefix of more.
-    prefix = model.generate(3, seed=3)
-    np.testing.assert_allclose(prefix.features, a.features[:3], atol=1e-6)
-    np.testing.assert_allclose(prefix.attributes, a.attributes[:3], atol=1e-6)
-
-
-def test_generation_noise_rows_do_not_depend_on_how_they_are_cut():
-    from keras_dg.models.doppelganger import _GenerationNoise
-
-    shapes = {"a": (1, 3), "b": (1, 2, 4)}
-    whole = _GenerationNoise(shapes, 2500, entropy=7).rows(0, 2500)
-    assert whole["a"].shape == (2500, 3) and whole["b"].shape == (2500, 2, 4)
-    assert whole["a"].dtype == np.float32
-    pieces = _GenerationNoise(shapes, 2500, entropy=7)
-    cut = [pieces.rows(lo, hi) for lo, hi in [(0, 700), (700, 1999), (1999, 2500)]]
-    for name in shapes:
-        np.testing.assert_array_equal(
-            np.concatenate([c[name] for c in cut]), whole[name]
-        )
-    # Fewer rows: a prefix; another seed: other noise.
-    fewer = _GenerationNoise(shapes, 1200, entropy=7).rows(0, 1200)
-    np.testing.assert_array_equal(fewer["b"], whole["b"][:1200])
-    other = _GenerationNoise(shapes, 1200, entropy=8).rows(0, 1200)
-    assert not np.allclose(other["a"], fewer["a"])
-    # Blocks and inputs have streams of their own.
-    assert not np.allclose(whole["a"][:1000], whole["a"][1000:2000])
-
-
-def test_generate_compiles_one_chunk_shape(monkeypatch):
-    model = tiny_model()
-    rows = []
-    predict_on_batch = model.predict_on_batch
-
-    def record(inputs):
-        rows.append({len(v) for v in inputs.values()})
-        return predict_on_batch(inputs)
-
-    monkeypatch.setattr(model, "predict_on_batch", record)
-    model.generate(7, seed=0, batch_size=3)
-    # 3 + 3 + 1 rows, the last chunk padded to 3.
-    assert rows == [{3}, {3}, {3}]
-    assert model.generate(7, seed=0, batch_size=3).features.shape[0] == 7
-
-
-@pytest.mark.parametrize(
-    "setting, expected",
-    [(None, keras.config.backend() in ("tensorflow", "jax")), (True, True),
-     (False, False)],
-)
-def test_predict_jit_compile(monkeypatch, setting, expected):
-    model = tiny_model()
-    model.compile(predict_jit_compile=setting)
-    seen = []
-
-    def fake(self, force=False):
-        seen.append(self.jit_compile)
-        return "predict function"
-
-    monkeypatch.setattr(keras.Model, "make_predict_function", fake)
-    assert model.make_predict_function() == "predict function"
-    assert seen == [expected]
-    # The train step's own setting is left as it was.
-    assert model.jit_compile == (keras.config.backend() == "jax")
-    if setting is not None:
-        assert model.get_compile_config()["predict_jit_compile"] is setting
-    with pytest.raises(ValueError, match="predict_jit_compile"):
-        model.compile(predict_jit_compile="yes")
-
-
-def test_predict_adds_the_decoded_series_generate_returns():
-    from keras_dg.models.doppelganger import _GenerationNoise
-
-    model = tiny_model()
-    # The noise generate(5, seed=3) draws.
-    noise = _GenerationNoise(model._noise_shapes(1), 5, entropy=3).rows(0, 5)
-    out = model.predict(noise, batch_size=5, verbose=0)
-    decoded = model.decode(out["features"], out["attributes"], out["gen_flag"])
-    np.testing.assert_allclose(out["decoded_features"], decoded.features, atol=1e-6)
-    np.testing.assert_array_equal(out["decoded_attributes"], decoded.attributes)
-    generated = model.generate(5, seed=3)
-    np.testing.assert_allclose(generated.features, decoded.features, atol=1e-6)
-    # Decoded: one-hot discrete blocks, zero after each series' end.
-    flag = out["gen_flag"][..., None]
-    assert np.all(out["decoded_features"] * (1 - flag) == 0)
-    one_hot = out["decoded_attributes"][:, :3]  # the DISCRETE(3) attribute
-    np.testing.assert_array_equal(one_hot.sum(1), 1)
-    assert set(np.unique(one_hot)) <= {0.0, 1.0}
-
-
-def test_conditional_generation_returns_the_given_attributes():
-    model = tiny_model()
-    given = tiny_dataset(n=5).attributes
-    synth = model.generate(attributes=given, seed=0)
-    np.testing.assert_array_equal(synth.attributes, given)
-    assert synth.features.shape == (5, 8, 4)
-    # The features depend on the given attributes.
-    other = model.generate(attributes=given[::-1], seed=0)
-    assert not np.allclose(synth.features, other.features)
-
-
 def test_keras_round_trip_generates_the_same_and_trains_on(tmp_path):
     model = tiny_model(num_packing=2, initial_state="variable")
     model.compile()
     data = tiny_dataset(n=8)
     _fit(model, data)
-    path = str(tmp_path / "model.keras")
-    model.save(path)
-    loaded = keras.saving.load_model(path)
-    assert loaded.get_config() == model.get_config()
-    a, b = model.generate(6, seed=1), loaded.generate(6, seed=1)
-    np.testing.assert_array_equal(a.features, b.features)
-    np.testing.assert_array_equal(a.attributes, b.attributes)
+    loaded = run_model_saving_test(model, tmp_path, n=6, seed=1)
     assert int(loaded.d_optimizer.iterations) == int(model.d_optimizer.iterations)
-    for x, y in zip(model.optimizer.variables, loaded.optimizer.variables):
-        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
     _fit(loaded, data)
     assert int(loaded.d_optimizer.iterations) == 4
-
-
-def test_fit_accepts_every_input_kind():
-    data = tiny_dataset(n=8)
-    model = tiny_model()
-    model.compile()
-    _fit(model, data)
-    _fit(model, data.as_dict())
-    _fit(model, (data.features, data.attributes, data.gen_flag))
-    full = tiny_dataset(n=8, min_length=8)
-    _fit(model, full.features, y=full.attributes)
-    pipeline = tf.data.Dataset.from_tensor_slices(data.as_dict()).batch(4)
-    _fit(model, pipeline, batch_size=None)
-    assert int(model.g_optimizer.iterations) == 5 * 2
-
-
-def test_last_partial_batch_is_trained_on():
-    model = tiny_model()
-    model.compile()
-    _fit(model, tiny_dataset(n=10), batch_size=4)
-    assert int(model.g_optimizer.iterations) == 3
 
 
 def test_batch_norm_statistics_update_during_fit():
@@ -228,6 +84,7 @@ def test_batch_norm_statistics_update_during_fit():
         dict(gen_feature_num_layers=2, sample_len=4),
     ],
 )
+
 def test_configurations_train(kwargs):
     model = tiny_model(**kwargs)
     model.compile()
@@ -274,28 +131,6 @@ def test_compile_rejects_single_optimizer_and_loss():
         no_aux.compile(attr_d_optimizer="adam")
 
 
-def test_bad_training_data_raises_before_training():
-    model = tiny_model()
-    model.compile()
-    data = tiny_dataset(n=8)
-    nan = data.features.copy()
-    nan[2, 1, 0] = np.nan
-    with pytest.raises(ValueError, match=r"NaN.*\(2, 1, 0\)"):
-        model.fit({**data.as_dict(), "features": nan}, verbose=0)
-    with pytest.raises(ValueError, match="gen_flag"):
-        model.fit({**data.as_dict(), "gen_flag": data.gen_flag[:, :4]}, verbose=0)
-    with pytest.raises(ValueError, match="columns"):
-        model.fit({**data.as_dict(), "features": data.features[..., :3]}, verbose=0)
-    with pytest.raises(ValueError, match="missing"):
-        model.fit({"features": data.features}, verbose=0)
-    longer = tiny_dataset(n=4, t=10)
-    with pytest.raises(ValueError, match="max_sequence_len is 8"):
-        model.fit(longer, verbose=0)
-    with pytest.raises(ValueError, match="validation"):
-        model.fit(data, validation_split=0.5, verbose=0)
-    assert int(model.g_optimizer.iterations) == 0
-
-
 @pytest.mark.parametrize(
     "kwargs, message",
     [
@@ -307,24 +142,10 @@ def test_bad_training_data_raises_before_training():
         (dict(g_lr=0.0), "g_lr"),
     ],
 )
+
 def test_bad_model_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         tiny_model(**kwargs)
-
-
-def test_bad_generate_arguments():
-    model = tiny_model()
-    with pytest.raises(ValueError, match="`n`"):
-        model.generate(0)
-    with pytest.raises(ValueError, match=r"shape \(n, 4\)"):
-        model.generate(attributes=np.zeros((2, 3)))
-    with pytest.raises(ValueError, match="one-hot"):
-        model.generate(attributes=np.zeros((2, 4)))
-    with pytest.raises(ValueError, match="disagrees"):
-        model.generate(3, attributes=tiny_dataset(n=2).attributes)
-    for seed in (-1, 1.5, "0", True):
-        with pytest.raises(ValueError, match="`seed`"):
-            model.generate(3, seed=seed)
 
 
 def test_spec_mismatch_is_reported():
@@ -384,42 +205,11 @@ def test_transformer_is_saved_with_the_model(tmp_path):
     table = model.generate_dataframe(3, seed=0)
     assert set(table.columns) >= {"id", "t", "value", "kind"}
     assert set(table["kind"]) <= {"a", "b"}
-    path = str(tmp_path / "m.keras")
-    model.save(path)
-    loaded = keras.saving.load_model(path)
+    loaded = run_model_saving_test(model, tmp_path, n=3, seed=0)
     reloaded = loaded.generate_dataframe(3, seed=0)
     pd.testing.assert_frame_equal(table, reloaded)
     with pytest.raises(ValueError, match="no `transformer`"):
         tiny_model().generate_dataframe(2)
-
-
-def test_fixed_attributes_sample_the_others_from_the_conditional():
-    model = tiny_model()
-    synth = model.generate(300, fixed_attributes={0: 1}, seed=0)
-    np.testing.assert_array_equal(synth.attributes[:, :3], np.eye(3)[[1] * 300])
-    # The free (continuous) attribute follows the generator's own conditional
-    # distribution: compare with unconditional draws filtered on category 1.
-    free = model.generate(3000, seed=1).attributes
-    reference = free[free[:, 1] == 1, 3]
-    assert len(reference) > 100
-    spread = np.sqrt(reference.var() / len(reference) + synth.attributes[:, 3].var() / 300)
-    assert abs(synth.attributes[:, 3].mean() - reference.mean()) < 4 * spread + 1e-6
-    fixed = model.generate(20, fixed_attributes={1: 0.5}, tolerance=0.5, seed=0)
-    np.testing.assert_allclose(fixed.attributes[:, 3], 0.5)
-
-
-def test_bad_fixed_attributes():
-    model = tiny_model()
-    with pytest.raises(ValueError, match="not an attribute output index"):
-        model.generate(2, fixed_attributes={5: 0})
-    with pytest.raises(ValueError, match="category index"):
-        model.generate(2, fixed_attributes={0: 3})
-    with pytest.raises(ValueError, match="must lie in"):
-        model.generate(2, fixed_attributes={1: 2.0})
-    with pytest.raises(ValueError, match="not both"):
-        model.generate(attributes=tiny_dataset(n=2).attributes, fixed_attributes={0: 1})
-    with pytest.raises(ValueError, match="acceptance rate"):
-        model.generate(5, fixed_attributes={1: 0.999}, tolerance=1e-9, max_draws=2000)
 
 
 def test_a_fresh_process_loads_the_model_after_import_keras_dg(tmp_path):
@@ -440,38 +230,3 @@ def test_a_fresh_process_loads_the_model_after_import_keras_dg(tmp_path):
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
-
-
-def test_fixed_attributes_follow_a_learned_known_conditional():
-    # Data where the second attribute always equals the first: after
-    # training, fixing the first must give the same category for the second.
-    rng = np.random.default_rng(0)
-    n, t = 64, 4
-    first = rng.choice(3, n, p=[0.5, 0.3, 0.2])
-    attributes = np.concatenate([np.eye(3)[first], np.eye(3)[first]], 1)
-    data = keras_dg.TimeSeriesDataset(
-        rng.random((n, t, 1)), attributes, np.ones((n, t)),
-        [Output("CONTINUOUS", 1, "ZERO_ONE")],
-        [Output("DISCRETE", 3), Output("DISCRETE", 3)],
-    )
-    model = keras_dg.DoppelGANger(
-        data.feature_outputs, data.attribute_outputs, max_sequence_len=t,
-        sample_len=2, gen_feature_num_units=8, gen_attribute_num_units=16,
-        disc_num_units=16, attr_disc_num_units=16, disc_num_layers=2,
-        attr_disc_num_layers=2, g_lr=1e-2, d_lr=1e-2, attr_d_lr=1e-2, seed=0,
-    )
-    model.compile()
-    model.fit(data, epochs=60, batch_size=16, verbose=0)
-    for category in range(3):
-        synth = model.generate(100, fixed_attributes={0: category}, seed=category)
-        assert np.all(synth.attributes[:, :3].argmax(1) == category)
-        assert np.mean(synth.attributes[:, 3:].argmax(1) == category) > 0.8
-
-
-def test_generation_thread_pools_live_across_calls():
-    from keras_dg.models.doppelganger import _generation_pools
-
-    drawer, runner = _generation_pools(2)
-    assert _generation_pools(2) == (drawer, runner)
-    assert _generation_pools(1)[0] is drawer
-    assert _generation_pools(1)[1] is not runner

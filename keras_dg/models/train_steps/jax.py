@@ -134,13 +134,7 @@ def _critic_rounds(model, real, fake_features, fake_attributes):
 
     The fakes are constants here: no gradient reaches the generator.
     """
-    fake = model.critic_inputs(fake_features, fake_attributes)
-    for prefix, key, critic, optimizer, weight in model.critic_jobs():
-        terms = _critic_round(
-            critic, optimizer, real[key], fake[key], weight,
-            model.seed_generator,
-        )
-        model.update_trackers(prefix, terms)
+    model.critic_rounds(real, fake_features, fake_attributes, _critic_round)
 
 
 def _fakes(model, noise):

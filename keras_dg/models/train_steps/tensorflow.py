@@ -112,17 +112,13 @@ def _critic_round(critic, optimizer, real, fake, penalty_weight, seed):
     return terms
 
 
-def _critic_rounds(model, real, fake_features, fake_attributes):
-    """One round of the main critic and, with `aux_disc`, the aux critic."""
-    fake = model.critic_inputs(
-        ops.stop_gradient(fake_features), ops.stop_gradient(fake_attributes)
+def _critic_rounds(model, real, fake_features, fake_attributes, step):
+    """One round of the main critic and, with `aux_disc`, the aux critic,
+    each updated by `step` (`_critic_round`, or the DP step's)."""
+    model.critic_rounds(
+        real, ops.stop_gradient(fake_features),
+        ops.stop_gradient(fake_attributes), step,
     )
-    for prefix, key, critic, optimizer, weight in model.critic_jobs():
-        terms = _critic_round(
-            critic, optimizer, real[key], fake[key], weight,
-            model.seed_generator,
-        )
-        model.update_trackers(prefix, terms)
 
 
 def _fakes(model, noise):
@@ -143,17 +139,20 @@ def _generator_round(model, noise):
     _apply_generator_loss(model, tape, terms)
 
 
-def train_step(model, data):
-    _synchronize_batch_norm(model)
-    real, num_rows = model.real_critic_inputs(data)
-
+def run_rounds(model, real, num_rows, critic_step):
+    """A batch's rounds: `d_rounds` critic rounds (each critic updated by
+    `critic_step`), then `g_rounds` generator rounds; one noise draw for
+    all of them with `shared_noise`, else a fresh draw per round."""
     if model.shared_noise:
         noise = _sample_noise(model, num_rows)
         with tf.GradientTape() as tape:
             fake_features, fake_attributes = _fakes(model, noise)
             with tape.stop_recording():
                 for _ in range(model.d_rounds):
-                    _critic_rounds(model, real, fake_features, fake_attributes)
+                    _critic_rounds(
+                        model, real, fake_features, fake_attributes,
+                        critic_step,
+                    )
             terms = model.generator_loss_terms(fake_features, fake_attributes)
         _apply_generator_loss(model, tape, terms)
         for _ in range(model.g_rounds - 1):
@@ -161,10 +160,15 @@ def train_step(model, data):
     else:
         for _ in range(model.d_rounds):
             fakes = _fakes(model, _sample_noise(model, num_rows))
-            _critic_rounds(model, real, *fakes)
+            _critic_rounds(model, real, *fakes, critic_step)
         for _ in range(model.g_rounds):
             _generator_round(model, _sample_noise(model, num_rows))
 
+
+def train_step(model, data):
+    _synchronize_batch_norm(model)
+    real, num_rows = model.real_critic_inputs(data)
+    run_rounds(model, real, num_rows, _critic_round)
     # The sub-optimizers count their own steps; the wrapper counts batches
     # (what callbacks such as TensorBoard read as the step).
     model.optimizer.iterations.assign_add(1)

@@ -5,8 +5,8 @@ The batch is the non-DP step's (`keras_dg.models.train_steps.tensorflow`):
 `d_rounds` critic rounds (the main critic and, with `aux_disc`, the
 attribute critic, each with its own alpha), then `g_rounds` generator rounds,
 fresh noise every round or one draw per batch with `shared_noise`. Only the
-critic updates differ; the generator's rounds are the non-DP step's own
-functions, imported from it.
+critic updates differ: the batch runs the non-DP step's own `run_rounds`,
+with `_dp_critic_round` as the critics' update.
 
 DP-SGD on each critic (Abadi et al. 2016; the original's tensorflow_privacy
 `DPAdamGaussianOptimizer` with one microbatch per example):
@@ -78,6 +78,8 @@ Single device only: under a `tf.distribute` strategy with several replicas
 every replica would add its own noise; the step raises a `ValueError`.
 """
 
+import functools
+
 import keras
 import tensorflow as tf
 from keras import ops
@@ -85,9 +87,7 @@ from keras import ops
 from keras_dg.models.losses import critic_loss_terms
 from keras_dg.models.losses import gradient_penalty
 from keras_dg.models.losses import interpolate
-from keras_dg.models.train_steps.tensorflow import _apply_generator_loss
-from keras_dg.models.train_steps.tensorflow import _fakes
-from keras_dg.models.train_steps.tensorflow import _generator_round
+from keras_dg.models.train_steps.tensorflow import run_rounds
 
 
 def _check_single_replica():
@@ -219,20 +219,6 @@ def _dp_critic_round(
     )
 
 
-def _dp_critic_rounds(model, real, fake_features, fake_attributes):
-    """One DP round of the main critic and, with `aux_disc`, the aux one."""
-    fake = model.critic_inputs(
-        ops.stop_gradient(fake_features), ops.stop_gradient(fake_attributes)
-    )
-    for prefix, key, critic, optimizer, weight in model.critic_jobs():
-        terms = _dp_critic_round(
-            critic, optimizer, real[key], fake[key], weight,
-            model.seed_generator, model.dp_l2_norm_clip,
-            model.dp_noise_multiplier,
-        )
-        model.update_trackers(prefix, terms)
-
-
 def train_step(model, data):
     _check_single_replica()
     features, attributes, gen_flag = disjoint_batch(
@@ -243,27 +229,14 @@ def train_step(model, data):
     )
     num_rows = ops.shape(real_features)[0]
     real = model.critic_inputs(real_features, real_attributes)
-
-    if model.shared_noise:
-        noise = model.sample_noise(num_rows)
-        with tf.GradientTape() as tape:
-            fake_features, fake_attributes = _fakes(model, noise)
-            with tape.stop_recording():
-                for _ in range(model.d_rounds):
-                    _dp_critic_rounds(
-                        model, real, fake_features, fake_attributes
-                    )
-            terms = model.generator_loss_terms(fake_features, fake_attributes)
-        _apply_generator_loss(model, tape, terms)
-        for _ in range(model.g_rounds - 1):
-            _generator_round(model, noise)
-    else:
-        for _ in range(model.d_rounds):
-            fakes = _fakes(model, model.sample_noise(num_rows))
-            _dp_critic_rounds(model, real, *fakes)
-        for _ in range(model.g_rounds):
-            _generator_round(model, model.sample_noise(num_rows))
-
+    run_rounds(
+        model, real, num_rows,
+        functools.partial(
+            _dp_critic_round,
+            l2_norm_clip=model.dp_l2_norm_clip,
+            noise_multiplier=model.dp_noise_multiplier,
+        ),
+    )
     # The sub-optimizers count their own steps; the wrapper counts batches.
     model.optimizer.iterations.assign_add(1)
     return {m.name: m.result() for m in model.metrics}

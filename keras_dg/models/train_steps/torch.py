@@ -70,13 +70,9 @@ def _critic_rounds(model, real, fake_features, fake_attributes):
 
     The fakes are detached: no gradient reaches the generator.
     """
-    fake = model.critic_inputs(fake_features.detach(), fake_attributes.detach())
-    for prefix, key, critic, optimizer, weight in model.critic_jobs():
-        terms = _critic_round(
-            critic, optimizer, real[key], fake[key], weight,
-            model.seed_generator,
-        )
-        model.update_trackers(prefix, terms)
+    model.critic_rounds(
+        real, fake_features.detach(), fake_attributes.detach(), _critic_round
+    )
 
 
 def _fakes(model, noise):

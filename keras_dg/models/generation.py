@@ -1,0 +1,479 @@
+"""Generation: `DoppelGANger.generate` and the decoding of its outputs.
+
+`GenerationMixin` holds the model's sampling API (`generate`,
+`generate_dataframe`, `decode`, `decode_tensors`) and the predict function
+they run in; `DoppelGANger` inherits it. Generation draws its noise row by
+row from the seed (`_GenerationNoise`), so the same seed gives the same
+series whatever the chunk size, thread or backend; chunks run in
+process-wide thread pools (`_generation_pools`). Fixed (partial)
+conditioning samples the free attributes by rejection sampling of the
+attribute generator (`_sample_attributes_given`).
+"""
+
+import concurrent.futures
+import threading
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_dg.dataset import TimeSeriesDataset
+from keras_dg.dataset import check_attributes
+from keras_dg.layers.output_heads import harden
+from keras_dg.preprocessing.per_sample_normalization import EPSILON
+from keras_dg.preprocessing.per_sample_normalization import (
+    renormalize_per_sample,
+)
+from keras_dg.specs import output_slices
+from keras_dg.validation import check_int
+from keras_dg.validation import check_positive_float
+from keras_dg.validation import check_positive_int
+from keras_dg.validation import check_seed
+
+# The decoded outputs `generate` keeps from each predict call.
+_OUTPUT_KEYS = ("decoded_features", "decoded_attributes", "gen_flag")
+
+
+class GenerationMixin:
+    """`generate` and decoding for `DoppelGANger` (needs its layers, specs
+    and `_noise_shapes`)."""
+
+    def generate(
+        self,
+        n=None,
+        attributes=None,
+        seed=None,
+        batch_size=1000,
+        fixed_attributes=None,
+        tolerance=0.05,
+        max_draws=1_000_000,
+    ):
+        """Samples synthetic series.
+
+        Args:
+            n: int. Number of series (not needed with `attributes`).
+            attributes: optional [n, A] array of encoded attributes (one-hot
+                discrete, scaled continuous): generate the features for
+                exactly these attributes (conditional generation).
+            seed: int or None. The same seed gives the same data, whatever
+                `batch_size` and backend: each row's noise depends only on the
+                seed and the row's index (so the first `m` series of
+                `generate(n, seed=s)` are `generate(m, seed=s)`).
+            batch_size: int. Series per compiled forward pass (chunks
+                of 1000 or more use the CPU well). Defaults to 1000.
+            fixed_attributes: optional dict `{attribute output index: value}`
+                fixing some attributes and letting the model sample the
+                others from its learned conditional distribution. A discrete
+                value is a category index or a one-hot vector; a continuous
+                value a float (or `dim` floats) in the encoded range. Method:
+                rejection sampling of the attribute generator: draws whose
+                fixed attributes match (discrete: same category; continuous:
+                within `tolerance`) are kept, which samples the free
+                attributes exactly from the generator's conditional
+                distribution given the fixed ones; then the features are
+                generated for the kept attributes (continuous fixed values
+                set exactly).
+            tolerance: float. Match width for continuous fixed attributes,
+                in encoded units. Defaults to 0.05.
+            max_draws: int. Give up (with an error that reports the
+                acceptance rate) after this many attribute draws.
+
+        Returns:
+            A `TimeSeriesDataset` in the encoded space: continuous features in
+            their normalization's range, discrete features and attributes
+            one-hot, everything zero after each series' end, `gen_flag` and
+            `lengths` from the generation flag.
+        """
+        batch_size = check_positive_int(batch_size, "batch_size")
+        if attributes is not None and fixed_attributes is not None:
+            raise ValueError(
+                "Pass either `attributes` (all of them) or `fixed_attributes`"
+                " (some of them), not both."
+            )
+        if attributes is not None:
+            attributes = self._check_given_attributes(attributes, n)
+            n = len(attributes)
+        n = check_positive_int(n, "n")
+        entropy = np.random.SeedSequence(
+            check_seed(seed, allow_none=True)
+        ).entropy
+        if fixed_attributes is not None:
+            rng = np.random.default_rng(
+                np.random.SeedSequence(entropy, spawn_key=(1,))
+            )
+            attributes = self._sample_attributes_given(
+                n, fixed_attributes, tolerance, max_draws, batch_size, rng
+            )
+        noise = _GenerationNoise(self._noise_shapes(1), n, entropy)
+
+        def chunk_inputs(start, stop):
+            inputs = noise.rows(start, stop)
+            if attributes is not None:
+                inputs["attributes"] = attributes[start:stop]
+            return inputs
+
+        if _replicas(self) > 1:
+            # `predict` splits the rows over the replicas.
+            out = self.predict(
+                chunk_inputs(0, n), batch_size=batch_size, verbose=0
+            )
+            return self._dataset(*(out[key] for key in _OUTPUT_KEYS))
+        return self._generate_chunks(chunk_inputs, n, min(batch_size, n))
+
+    def _generate_chunks(self, chunk_inputs, n, size):
+        """`n` rows in chunks of `size`, `chunk_inputs(start, stop)` giving
+        a chunk's inputs, as a `TimeSeriesDataset`.
+
+        One compiled predict call per chunk (`predict_on_batch`): the
+        generator forward and the decoding run in one graph, without the
+        input pipeline `predict` builds (half the time at 5,000 series).
+        Every chunk has the same number of rows (the last one is padded),
+        so the predict function compiles once. One thread draws the noise
+        ahead (NumPy and the backends release the GIL: noise was a fifth
+        of the time at T=56); on TensorFlow two chunks run at once, which
+        keeps both cores busy (it paid at T=550 on 2 cores). JAX's and
+        PyTorch's `predict_on_batch` update model state: one at a time.
+        """
+        self.make_predict_function()  # Built once, before any thread.
+
+        def run(start, pending_inputs):
+            stop = min(start + size, n)
+            out = self.predict_on_batch(
+                _pad_rows(pending_inputs.result(), size)
+            )
+            return {key: out[key][: stop - start] for key in _OUTPUT_KEYS}
+
+        drawer, runner = _generation_pools(
+            2 if keras.config.backend() == "tensorflow" else 1
+        )
+        chunks = [
+            runner.submit(
+                run, start,
+                drawer.submit(chunk_inputs, start, min(start + size, n)),
+            )
+            for start in range(0, n, size)
+        ]
+        chunks = [chunk.result() for chunk in chunks]
+        return self._dataset(
+            *(
+                np.concatenate([chunk[key] for chunk in chunks], axis=0)
+                for key in _OUTPUT_KEYS
+            )
+        )
+
+    def _fixed_blocks(self, fixed_attributes, tolerance):
+        """Validated `(output, start, end, target [dim])` per fixed output."""
+        if not isinstance(fixed_attributes, dict) or not fixed_attributes:
+            raise ValueError(
+                "`fixed_attributes` must be a non-empty dict {attribute "
+                f"output index: value}}. Received: {fixed_attributes!r}"
+            )
+        check_positive_float(tolerance, "tolerance")
+        slices = output_slices(self.attribute_outputs)
+        blocks = []
+        for index, value in fixed_attributes.items():
+            # A key names an attribute output by its index.
+            index = check_int(
+                index, "fixed_attributes key", minimum=0,
+                maximum=len(slices) - 1,
+            )
+            output, start, end = slices[index]
+            name = f"fixed_attributes[{index}]"
+            if output.is_discrete and np.ndim(value) == 0:
+                # A category index (or, below, a one-hot vector).
+                value = check_int(
+                    value, name, minimum=0, maximum=output.dim - 1
+                )
+                target = np.eye(output.dim, dtype="float32")[value]
+            else:
+                target = np.asarray(value, dtype="float32").reshape(-1)
+                if target.shape != (output.dim,):
+                    raise ValueError(
+                        f"`{name}` must have {output.dim} value(s) for "
+                        f"{output!r}. Received: {name}={value!r}"
+                    )
+                check_attributes(target[None], [output], name)
+            blocks.append((output, start, end, target))
+        return blocks
+
+    def _sample_attributes_given(
+        self, n, fixed_attributes, tolerance, max_draws, batch_size, rng
+    ):
+        blocks = self._fixed_blocks(fixed_attributes, tolerance)
+        check_positive_int(max_draws, "max_draws")
+        kept, num_kept, draws = [], 0, 0
+        chunk = max(batch_size, 4 * n)
+        while num_kept < n:
+            if draws >= max_draws:
+                raise ValueError(
+                    f"Only {num_kept} of {n} attribute draws matched "
+                    f"`fixed_attributes` after {draws} draws (acceptance rate"
+                    f" {num_kept / draws:.2e}): the model rarely generates "
+                    "this combination. Raise `max_draws` or `tolerance`, or "
+                    "pass all attributes with `attributes=`."
+                )
+            noise = rng.standard_normal(
+                (chunk, self.attribute_latent_dim)
+            ).astype("float32")
+            _, hard = self.attribute_generator(noise, training=False)
+            hard = np.array(ops.convert_to_numpy(hard))
+            draws += chunk
+            match = np.ones(chunk, dtype=bool)
+            for output, start, end, target in blocks:
+                block = hard[:, start:end]
+                if output.is_discrete:
+                    match &= block.argmax(1) == target.argmax()
+                else:
+                    match &= np.all(np.abs(block - target) <= tolerance, 1)
+            accepted = hard[match]
+            for output, start, end, target in blocks:
+                accepted[:, start:end] = target
+            kept.append(accepted)
+            num_kept += len(accepted)
+        attributes = np.concatenate(kept, axis=0)[:n]
+        return ops.convert_to_numpy(
+            _finish(attributes, self.attribute_outputs)
+        ).astype("float32")
+
+    def generate_dataframe(
+        self, n=None, attributes=None, seed=None, batch_size=1000
+    ):
+        """`generate`, turned into a pandas DataFrame in real units by the
+        model's `transformer` (see `keras_dg.data.TableTransformer`)."""
+        if self.transformer is None:
+            raise ValueError(
+                "This model has no `transformer`: build the data with "
+                "keras_dg.data.from_dataframe and pass its transformer to "
+                "DoppelGANger(..., transformer=...), or use `generate`."
+            )
+        return self.transformer.inverse_transform(
+            self.generate(n, attributes=attributes, seed=seed,
+                          batch_size=batch_size)
+        )
+
+    def _check_given_attributes(self, attributes, n):
+        attributes = np.asarray(attributes, dtype="float32")
+        if attributes.ndim != 2 or attributes.shape[1] != (
+            self.real_attribute_dim
+        ):
+            raise ValueError(
+                f"`attributes` must have shape (n, {self.real_attribute_dim})"
+                f" to match attribute_outputs. Received {attributes.shape}."
+            )
+        if n is not None and n != len(attributes):
+            raise ValueError(
+                f"`n`={n} disagrees with the {len(attributes)} rows of "
+                "`attributes`; pass one of them."
+            )
+        check_attributes(attributes, self.attribute_outputs)
+        return attributes
+
+    def decode_tensors(
+        self, features, attributes, gen_flag, given_attributes=None
+    ):
+        """Internal generator outputs to encoded series, in `keras.ops`.
+
+        Drops the flag columns, undoes the per-sample normalization with the
+        generated min/max (clipping each series to its generated range, see
+        `renormalize_per_sample`), zeroes every step after each series' end,
+        turns discrete blocks into one-hot, and clips continuous values to
+        their normalization's range (the generated min/max can otherwise
+        push them outside it; original issues #28 and #41).
+
+        Returns:
+            `(features [B, T, F], attributes [B, A_real])` tensors.
+        """
+        features = ops.cast(features, "float32")[..., : self.feature_dim]
+        attributes = ops.cast(attributes, "float32")
+        gen_flag = ops.cast(gen_flag, "float32")
+        if self.self_norm:
+            features = renormalize_per_sample(
+                features,
+                attributes[:, self.real_attribute_dim:],
+                self.feature_outputs,
+                epsilon=EPSILON,
+            )
+        features = _finish(features, self.feature_outputs)
+        features = features * gen_flag[..., None]
+        if given_attributes is not None:
+            real_attributes = ops.cast(given_attributes, "float32")
+        else:
+            real_attributes = _finish(
+                attributes[:, : self.real_attribute_dim],
+                self.attribute_outputs,
+            )
+        return features, real_attributes
+
+    def decode(self, features, attributes, gen_flag, given_attributes=None):
+        """`decode_tensors` on arrays, as an encoded `TimeSeriesDataset`
+        (the form `generate` returns)."""
+        features, attributes = self.decode_tensors(
+            features, attributes, gen_flag, given_attributes
+        )
+        return self._dataset(features, attributes, gen_flag)
+
+    def _dataset(self, features, attributes, gen_flag):
+        return TimeSeriesDataset(
+            np.asarray(ops.convert_to_numpy(features), "float32"),
+            np.asarray(ops.convert_to_numpy(attributes), "float32"),
+            np.asarray(ops.convert_to_numpy(gen_flag), "float32"),
+            self.feature_outputs,
+            self.attribute_outputs,
+            validate=False,
+        )
+
+    def predict_step(self, *args):
+        """`call`'s outputs plus the decoded series, computed in the
+        compiled predict function: `decoded_features` and
+        `decoded_attributes` (what `generate` returns, see `decode`)."""
+        # TensorFlow and PyTorch call predict_step(data); JAX calls
+        # predict_step(state, data) and expects (outputs, state) back.
+        result = super().predict_step(*args)
+        stateless = keras.config.backend() == "jax"
+        outputs = dict(result[0] if stateless else result)
+        inputs, _, _ = keras.utils.unpack_x_y_sample_weight(args[-1])
+        features, attributes = self.decode_tensors(
+            outputs["features"],
+            outputs["attributes"],
+            outputs["gen_flag"],
+            given_attributes=inputs.get("attributes"),
+        )
+        outputs["decoded_features"] = features
+        outputs["decoded_attributes"] = attributes
+        return (outputs, result[1]) if stateless else outputs
+
+    def make_predict_function(self, force=False):
+        """Keras' predict function, XLA-compiled according to
+        `predict_jit_compile` rather than the train step's `jit_compile`."""
+        if self.predict_function is not None and not force:
+            return self.predict_function
+        jit_compile = self.predict_jit_compile
+        if jit_compile is None:
+            # XLA fuses each LSTM step's element-wise work: generation ran
+            # 1.2-1.3x faster with it on TensorFlow on CPU (T=56 and T=550;
+            # benchmarks/RESULTS.md), where the train step is slower with it.
+            # Under a multi-device strategy Keras' own choice stays.
+            jit_compile = (
+                keras.config.backend() in ("tensorflow", "jax")
+                and _replicas(self) == 1
+                and not self.run_eagerly
+            ) or self.jit_compile
+        train_jit_compile = self._jit_compile
+        self._jit_compile = bool(jit_compile)
+        try:
+            return super().make_predict_function(force=force)
+        finally:
+            self._jit_compile = train_jit_compile
+
+
+def _replicas(model):
+    """Replicas of the model's `tf.distribute` strategy (1 elsewhere)."""
+    strategy = getattr(model, "distribute_strategy", None)
+    return getattr(strategy, "num_replicas_in_sync", 1)
+
+
+
+
+def _finish(values, outputs):
+    """One-hot discrete blocks, clip continuous blocks to their range."""
+    values = harden(ops.convert_to_tensor(values), outputs)
+    low, high = [], []
+    for output, start, end in output_slices(outputs):
+        bounds = (0.0, 1.0) if output.is_discrete else output.value_range
+        low += [bounds[0]] * (end - start)
+        high += [bounds[1]] * (end - start)
+    low = ops.convert_to_tensor(np.array(low, "float32"), values.dtype)
+    high = ops.convert_to_tensor(np.array(high, "float32"), values.dtype)
+    return ops.minimum(ops.maximum(values, low), high)
+
+
+_POOLS = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def _generation_pools(workers):
+    """`(drawer, runner)`: the process's thread pools of `generate`, one
+    thread drawing noise and `workers` running chunks. They live as long as
+    the process: new threads per call cost page faults on fresh per-thread
+    memory (the first calls of a process ran at half speed at T=550)."""
+    with _POOLS_LOCK:
+        if "drawer" not in _POOLS:
+            _POOLS["drawer"] = concurrent.futures.ThreadPoolExecutor(
+                1, thread_name_prefix="keras_dg_noise"
+            )
+        if workers not in _POOLS:
+            _POOLS[workers] = concurrent.futures.ThreadPoolExecutor(
+                workers, thread_name_prefix="keras_dg_generate"
+            )
+        return _POOLS["drawer"], _POOLS[workers]
+
+
+# Rows per block of `generate`'s noise (see `_GenerationNoise`).
+_NOISE_BLOCK_ROWS = 1000
+
+
+class _GenerationNoise:
+    """The generator noise of `generate`, reproducible row by row.
+
+    Rows are drawn in blocks of `_NOISE_BLOCK_ROWS`; every block and input
+    has its own NumPy stream, seeded by `(entropy, block, input)`. A row's
+    noise thus depends only on the seed and the row's index, not on `n`,
+    the chunk size, the thread that draws it or the backend.
+
+    Args:
+        shapes: `{input name: shape}` for one row (see `_noise_shapes`).
+        n: int. Number of rows.
+        entropy: the root entropy (`np.random.SeedSequence(seed).entropy`).
+    """
+
+    def __init__(self, shapes, n, entropy):
+        self.shapes = {name: shape[1:] for name, shape in shapes.items()}
+        self.n = n
+        self.entropy = entropy
+        self._cached = (None, None)  # (block index, its arrays)
+
+    def _block(self, index):
+        if self._cached[0] != index:
+            rows = min(_NOISE_BLOCK_ROWS, self.n - index * _NOISE_BLOCK_ROWS)
+            arrays = {}
+            for i, (name, shape) in enumerate(self.shapes.items()):
+                seed = np.random.SeedSequence(
+                    self.entropy, spawn_key=(0, index, i)
+                )
+                stream = np.random.default_rng(seed)
+                arrays[name] = stream.standard_normal(
+                    (rows, *shape), dtype=np.float32
+                )
+            self._cached = (index, arrays)
+        return self._cached[1]
+
+    def rows(self, start, stop):
+        """`{input name: array}` of rows `start` to `stop` (exclusive)."""
+        parts = []
+        for index in range(
+            start // _NOISE_BLOCK_ROWS, (stop - 1) // _NOISE_BLOCK_ROWS + 1
+        ):
+            offset = index * _NOISE_BLOCK_ROWS
+            lo = max(start - offset, 0)
+            hi = min(stop - offset, _NOISE_BLOCK_ROWS)
+            parts.append(
+                {name: a[lo:hi] for name, a in self._block(index).items()}
+            )
+        if len(parts) == 1:
+            return parts[0]
+        return {
+            name: np.concatenate([part[name] for part in parts], axis=0)
+            for name in self.shapes
+        }
+
+
+def _pad_rows(inputs, rows):
+    """Pads every array of `inputs` to `rows` rows by repeating its last row
+    (the generator treats rows independently; the padding is dropped)."""
+    missing = rows - len(next(iter(inputs.values())))
+    if missing == 0:
+        return inputs
+    return {
+        name: np.concatenate([a, np.repeat(a[-1:], missing, axis=0)], axis=0)
+        for name, a in inputs.items()
+    }

@@ -1,0 +1,306 @@
+"""The train-step interface: what every backend's `train_step` asks of the
+model.
+
+`TrainStepMixin` holds the backend-neutral pieces of a training batch, which
+`DoppelGANger` inherits: unpacking and encoding a `fit` batch
+(`unpack_batch`, `encode`, `pack_real`, `real_critic_inputs`), the fakes
+(`training_fakes`), the critics' rows and jobs (`critic_inputs`,
+`critic_jobs`), the generator's loss (`generator_loss_terms`), the trackers
+(`update_trackers`) and the dispatch to the backend's step (`train_step`,
+see `keras_dg.models.train_steps.get_train_step`); also `fit` and the
+checks of its in-memory data (`check_dataset`). The modules beside this
+one hold only each backend's gradient machinery.
+"""
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_dg.dataset import TimeSeriesDataset
+from keras_dg.models.train_steps import get_train_step
+from keras_dg.preprocessing.gen_flag import add_gen_flag
+from keras_dg.preprocessing.per_sample_normalization import (
+    normalize_per_sample,
+)
+
+# The keys of a training batch, in the order of its tuple form.
+BATCH_KEYS = ("features", "attributes", "gen_flag")
+# `fit`'s batch size for in-memory data: the original's.
+_DEFAULT_BATCH_SIZE = 100
+
+
+class TrainStepMixin:
+    """The backend-neutral pieces of `DoppelGANger`'s train step (needs its
+    layers, specs and `sample_noise`/`generate_internal`)."""
+
+    def train_step(self, *args):
+        # TensorFlow and PyTorch call train_step(data); JAX calls
+        # train_step(state, data) and expects (logs, state) back.
+        backend = keras.config.backend()
+        if self.dp_noise_multiplier is not None:
+            backend += "_dp"
+        return get_train_step(backend)(self, *args)
+
+    @property
+    def generator_trainable_variables(self):
+        variables = list(self.attribute_generator.trainable_variables)
+        if self.fix_feature_network:
+            return variables
+        if self.addi_generator is not None:
+            variables += self.addi_generator.trainable_variables
+        return variables + self.feature_generator.trainable_variables
+
+
+    def encode(self, features, attributes, gen_flag):
+        """Real data to the internal encoding the critics see.
+
+        Adds the per-sample min/max attributes (`self_norm`) and the two
+        generation-flag columns.
+        """
+        features = ops.cast(features, "float32")
+        attributes = ops.cast(attributes, "float32")
+        gen_flag = ops.cast(gen_flag, "float32")
+        if self.self_norm:
+            features, addi = normalize_per_sample(
+                features, self.feature_outputs
+            )
+            attributes = ops.concatenate([attributes, addi], axis=-1)
+        features = add_gen_flag(features, gen_flag, self.sample_len)
+        if self.fix_feature_network:
+            return self._retraining_view(features, attributes)
+        return features, attributes
+
+    def _retraining_view(self, features, attributes):
+        """What the critics see in retraining mode: zeros for the features
+        and the min/max attributes (the original's intended masks)."""
+        mask = ops.concatenate(
+            [
+                ops.ones((self.real_attribute_dim,), attributes.dtype),
+                ops.zeros((self.addi_attribute_dim,), attributes.dtype),
+            ],
+            axis=0,
+        )
+        return ops.zeros_like(features), attributes * mask
+
+    def training_fakes(self, noise):
+        """Fake (features, attributes) for the critics during training, in
+        the internal encoding (retraining masks applied)."""
+        if self.fix_feature_network:
+            # Only the attribute MLP trains; the critics see zeros for the
+            # rest, so the fixed generators need not run.
+            soft_real, _ = self.attribute_generator(
+                noise["attribute_noise"], training=True
+            )
+            batch_size = ops.shape(soft_real)[0]
+            features = ops.zeros(
+                (batch_size, self.max_sequence_len, self.internal_feature_dim)
+            )
+            addi = ops.zeros((batch_size, self.addi_attribute_dim))
+            return features, ops.concatenate([soft_real, addi], axis=-1)
+        features, attributes, _, _ = self.generate_internal(
+            noise, training=True
+        )
+        return features, attributes
+
+    def unpack_batch(self, data):
+        """(features, attributes, gen_flag) of one batch from `fit`."""
+        if isinstance(data, dict):
+            missing = [k for k in BATCH_KEYS if k not in data]
+            if missing:
+                raise ValueError(
+                    f"Training batches must hold the keys {list(BATCH_KEYS)};"
+                    f" missing {missing}. Received keys {sorted(data)}."
+                )
+            return tuple(data[k] for k in BATCH_KEYS)
+        if isinstance(data, (list, tuple)):
+            if len(data) == 1:
+                return self.unpack_batch(data[0])
+            if len(data) == 3:
+                return tuple(data)
+        raise ValueError(
+            "Training batches must be a dict with keys features, attributes,"
+            " gen_flag or a tuple (features, attributes, gen_flag). Received:"
+            f" {type(data).__name__}."
+        )
+
+    def pack_real(self, features, attributes):
+        """P pack members of the real batch: the batch, then P - 1 random
+        permutations of it (see the README's deviations)."""
+        if self.num_packing == 1:
+            return features, attributes
+        batch_size = ops.shape(features)[0]
+        order = ops.arange(batch_size)
+        index = [order] + [
+            keras.random.shuffle(order, seed=self.seed_generator)
+            for _ in range(self.num_packing - 1)
+        ]
+        index = ops.concatenate(index, axis=0)
+        return ops.take(features, index, axis=0), ops.take(
+            attributes, index, axis=0
+        )
+
+
+    def critic_inputs(self, features, attributes):
+        """Packed float32 rows per critic (`"critic"`, and
+        `"attribute_critic"` with `aux_disc`) for internal-encoding
+        features and attributes (under mixed precision the fakes come in the
+        compute dtype; the critics always see float32)."""
+        features = ops.cast(features, "float32")
+        attributes = ops.cast(attributes, "float32")
+        rows = {"critic": self.critic.pack_inputs([features, attributes])}
+        if self.aux_disc:
+            rows["attribute_critic"] = self.attribute_critic.pack_inputs(
+                attributes
+            )
+        return rows
+
+    def real_critic_inputs(self, data):
+        """`(rows per critic, number of unpacked rows)` of a `fit` batch:
+        unpacked, encoded, packed (`pack_real`)."""
+        features, attributes, gen_flag = self.unpack_batch(data)
+        features, attributes = self.pack_real(
+            *self.encode(features, attributes, gen_flag)
+        )
+        return self.critic_inputs(features, attributes), ops.shape(features)[0]
+
+    def critic_jobs(self):
+        """One round's critics: `(tracker prefix, rows key, critic,
+        optimizer, gradient-penalty weight)` for the main critic and, with
+        `aux_disc`, the attribute critic."""
+        jobs = [("d_loss", "critic", self.critic, self.d_optimizer,
+                 self.d_gp_coe)]
+        if self.aux_disc:
+            jobs.append(
+                ("attr_d_loss", "attribute_critic", self.attribute_critic,
+                 self.attr_d_optimizer, self.attr_d_gp_coe)
+            )
+        return jobs
+
+    def critic_rounds(self, real, fake_features, fake_attributes, step):
+        """One round of every critic of `critic_jobs`: `step(critic,
+        optimizer, real rows, fake rows, penalty weight, seed generator)`
+        is the backend's WGAN-GP update, returning its loss terms, which go
+        to the trackers. `real` is `real_critic_inputs`' rows; the fakes
+        come in the internal encoding, cut from the generator's graph by
+        the caller (each backend its own way)."""
+        fake = self.critic_inputs(fake_features, fake_attributes)
+        for prefix, key, critic, optimizer, weight in self.critic_jobs():
+            terms = step(
+                critic, optimizer, real[key], fake[key], weight,
+                self.seed_generator,
+            )
+            self.update_trackers(prefix, terms)
+
+    def generator_loss_terms(self, fake_features, fake_attributes):
+        """The generator's loss on fakes: `-mean D(fake)` plus, with
+        `aux_disc`, `g_attr_d_coe * -mean D_attr(fake attributes)`."""
+        g_loss_d = -ops.mean(self.critic([fake_features, fake_attributes]))
+        terms = {"loss": g_loss_d, "d": g_loss_d}
+        if self.aux_disc:
+            g_loss_attr_d = -ops.mean(self.attribute_critic(fake_attributes))
+            terms["attr_d"] = g_loss_attr_d
+            terms["loss"] = g_loss_d + self.g_attr_d_coe * g_loss_attr_d
+        return terms
+
+    def update_trackers(self, prefix, terms):
+        """Adds a round's loss terms to the `Mean` trackers."""
+        self.loss_trackers[prefix].update_state(terms["loss"])
+        for key, value in terms.items():
+            if key != "loss":
+                self.loss_trackers[f"{prefix}_{key}"].update_state(value)
+
+    # --- Training data ------------------------------------------------------
+
+    def fit(self, x=None, y=None, batch_size=None, **kwargs):
+        """Trains the model (`keras.Model.fit`).
+
+        `x` is a `TimeSeriesDataset`, a dict of arrays with keys
+        `features` [N, T, F], `attributes` [N, A] and `gen_flag` [N, T], a
+        tuple of those three arrays, a features array with `y` the
+        attributes (all series then full length), or a `tf.data.Dataset` /
+        `keras.utils.PyDataset` yielding such dicts or tuples (batched by
+        you; not validated up front). In-memory data are validated against
+        the model's specs before training starts. `batch_size` defaults to
+        100, the original's. `validation_data` is not supported: monitor
+        fidelity with `keras_dg.evaluation.FidelityCallback`.
+        """
+        for key in ("validation_data", "validation_split"):
+            if kwargs.get(key):
+                raise ValueError(
+                    f"`{key}` is not supported by DoppelGANger.fit (a GAN has "
+                    "no validation loss to report); use "
+                    "keras_dg.evaluation.FidelityCallback to track fidelity "
+                    "on held-out data."
+                )
+        if not self.compiled:
+            raise RuntimeError("Call `compile()` before `fit()`.")
+        x, in_memory = self._training_inputs(x, y)
+        if in_memory and batch_size is None:
+            batch_size = min(_DEFAULT_BATCH_SIZE, len(x["features"]))
+        if not in_memory:
+            # Pipelines shuffle themselves; Keras would warn otherwise.
+            kwargs.setdefault("shuffle", False)
+        return super().fit(x, batch_size=batch_size, **kwargs)
+
+    def _training_inputs(self, x, y):
+        """Validates in-memory training data; returns (x, in_memory)."""
+        if isinstance(x, TimeSeriesDataset):
+            if y is not None:
+                raise ValueError("`y` must be None when `x` is a dataset.")
+            self.check_dataset(x)
+            return x.as_dict(), True
+        if isinstance(x, dict):
+            if y is not None:
+                raise ValueError("`y` must be None when `x` is a dict.")
+            missing = [k for k in BATCH_KEYS if k not in x]
+            extra = sorted(set(x) - set(BATCH_KEYS))
+            if missing or extra:
+                raise ValueError(
+                    f"`x` must hold exactly the keys {list(BATCH_KEYS)}; "
+                    f"missing {missing}, unexpected {extra}."
+                )
+            arrays = [x[k] for k in BATCH_KEYS]
+        elif isinstance(x, (list, tuple)) and len(x) == 3 and y is None:
+            arrays = list(x)
+        elif isinstance(x, np.ndarray):
+            if y is None:
+                raise ValueError(
+                    "A features array needs the attributes as `y` (or pass a"
+                    " dict with features, attributes and gen_flag)."
+                )
+            features = np.asarray(x)
+            arrays = [x, y, np.ones(features.shape[:2], "float32")]
+        else:
+            if y is not None:
+                raise ValueError("`y` must be None for this kind of `x`.")
+            return x, False
+        if not all(
+            isinstance(a, (np.ndarray, list)) or hasattr(a, "__array__")
+            for a in arrays
+        ):
+            return dict(zip(BATCH_KEYS, arrays)), False
+        dataset = TimeSeriesDataset(
+            *arrays, self.feature_outputs, self.attribute_outputs
+        )
+        self.check_dataset(dataset)
+        return dataset.as_dict(), True
+
+    def check_dataset(self, dataset):
+        """Raises `ValueError` unless `dataset` matches the model's specs."""
+        if dataset.feature_outputs != self.feature_outputs:
+            raise ValueError(
+                f"The dataset's feature_outputs {dataset.feature_outputs} "
+                f"differ from the model's {self.feature_outputs}."
+            )
+        if dataset.attribute_outputs != self.attribute_outputs:
+            raise ValueError(
+                f"The dataset's attribute_outputs {dataset.attribute_outputs} "
+                f"differ from the model's {self.attribute_outputs}."
+            )
+        if dataset.max_sequence_len != self.max_sequence_len:
+            raise ValueError(
+                f"The dataset's series have {dataset.max_sequence_len} time "
+                f"steps but the model's max_sequence_len is "
+                f"{self.max_sequence_len}."
+            )
+        dataset.validate()

@@ -1,0 +1,103 @@
+"""The train-step interface (`keras_dg/models/train_steps/base.py`): `fit`'s
+inputs and the backend-neutral pieces every backend's step uses."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from keras import ops
+
+from tests.harness import tiny_dataset
+from tests.harness import tiny_model
+
+
+def _fit(model, data, **kwargs):
+    kwargs.setdefault("batch_size", 4)
+    kwargs.setdefault("epochs", 1)
+    kwargs.setdefault("verbose", 0)
+    return model.fit(data, **kwargs)
+
+
+def test_fit_accepts_every_input_kind():
+    data = tiny_dataset(n=8)
+    model = tiny_model()
+    model.compile()
+    _fit(model, data)
+    _fit(model, data.as_dict())
+    _fit(model, (data.features, data.attributes, data.gen_flag))
+    full = tiny_dataset(n=8, min_length=8)
+    _fit(model, full.features, y=full.attributes)
+    pipeline = tf.data.Dataset.from_tensor_slices(data.as_dict()).batch(4)
+    _fit(model, pipeline, batch_size=None)
+    assert int(model.g_optimizer.iterations) == 5 * 2
+
+
+def test_last_partial_batch_is_trained_on():
+    model = tiny_model()
+    model.compile()
+    _fit(model, tiny_dataset(n=10), batch_size=4)
+    assert int(model.g_optimizer.iterations) == 3
+
+
+def test_bad_training_data_raises_before_training():
+    model = tiny_model()
+    model.compile()
+    data = tiny_dataset(n=8)
+    nan = data.features.copy()
+    nan[2, 1, 0] = np.nan
+    with pytest.raises(ValueError, match=r"NaN.*\(2, 1, 0\)"):
+        model.fit({**data.as_dict(), "features": nan}, verbose=0)
+    with pytest.raises(ValueError, match="gen_flag"):
+        model.fit({**data.as_dict(), "gen_flag": data.gen_flag[:, :4]}, verbose=0)
+    with pytest.raises(ValueError, match="columns"):
+        model.fit({**data.as_dict(), "features": data.features[..., :3]}, verbose=0)
+    with pytest.raises(ValueError, match="missing"):
+        model.fit({"features": data.features}, verbose=0)
+    longer = tiny_dataset(n=4, t=10)
+    with pytest.raises(ValueError, match="max_sequence_len is 8"):
+        model.fit(longer, verbose=0)
+    with pytest.raises(ValueError, match="validation"):
+        model.fit(data, validation_split=0.5, verbose=0)
+    assert int(model.g_optimizer.iterations) == 0
+
+
+@pytest.mark.parametrize("aux_disc", [True, False])
+def test_critic_rounds_run_every_critic_and_track_its_terms(aux_disc):
+    model = tiny_model(aux_disc=aux_disc, num_packing=2)
+    model.compile()
+    data = tiny_dataset(n=4)
+    real, num_rows = model.real_critic_inputs(data.as_dict())
+    assert int(num_rows) == 8  # the batch and one permutation of it
+    fakes = model.training_fakes(model.sample_noise(8))
+    calls = []
+
+    def step(critic, optimizer, real_rows, fake_rows, weight, seed):
+        calls.append((critic, optimizer, weight, seed))
+        assert tuple(real_rows.shape) == tuple(fake_rows.shape)
+        assert real_rows.shape[0] == 4  # 8 rows, packed by 2
+        zero = ops.zeros(())
+        return {"loss": zero + 1, "fake": zero, "real": zero, "gp": zero}
+
+    model.critic_rounds(real, *fakes, step)
+    expected = [(model.critic, model.d_optimizer, model.d_gp_coe)]
+    if aux_disc:
+        expected.append((model.attribute_critic, model.attr_d_optimizer,
+                         model.attr_d_gp_coe))
+    assert [c[:3] for c in calls] == expected
+    assert all(c[3] is model.seed_generator for c in calls)
+    for prefix in ("d_loss", "attr_d_loss") if aux_disc else ("d_loss",):
+        assert float(model.loss_trackers[prefix].result()) == 1.0
+        assert float(model.loss_trackers[f"{prefix}_gp"].result()) == 0.0
+
+
+def test_unpack_batch_takes_dicts_and_tuples():
+    model = tiny_model()
+    arrays = tiny_dataset(n=2).as_dict()
+    triple = (arrays["features"], arrays["attributes"], arrays["gen_flag"])
+    for batch in (arrays, triple, (arrays,)):
+        unpacked = model.unpack_batch(batch)
+        for got, want in zip(unpacked, triple):
+            np.testing.assert_array_equal(got, want)
+    with pytest.raises(ValueError, match=r"missing \['gen_flag'\]"):
+        model.unpack_batch({"features": 1, "attributes": 2})
+    with pytest.raises(ValueError, match="Received: int"):
+        model.unpack_batch(3)

@@ -1,11 +1,14 @@
-"""Helpers shared by the training callbacks: finiteness checks, atomic
-writes, and the epoch bookkeeping Keras passes to callbacks."""
+"""Helpers shared by the training callbacks: finiteness checks, checks of
+their arguments, and the epoch bookkeeping Keras passes to callbacks."""
 
 import math
 import os
 
 import keras
 import numpy as np
+
+from keras_dg.validation import check_int
+from keras_dg.validation import check_path
 
 
 def non_finite_logs(logs):
@@ -43,24 +46,6 @@ def non_finite_variables(model):
     return bad
 
 
-def fsync_file(path):
-    """Flushes a written file to disk, so a rename after it is durable."""
-    with open(path, "rb+") as f:
-        os.fsync(f.fileno())
-
-
-def atomic_write_text(path, text):
-    """Writes `text` to `path` so that readers see the old or the new
-    content, never a mix (temp file in the same folder + `os.replace`)."""
-    directory, name = os.path.split(path)
-    tmp = os.path.join(directory, f".tmp-{name}")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
 def is_last_epoch(callback, epoch):
     """Whether `epoch` (0-based) is the last one `fit` was asked for."""
     epochs = (callback.params or {}).get("epochs")
@@ -68,12 +53,8 @@ def is_last_epoch(callback, epoch):
 
 
 def check_directory(directory, name):
-    if not isinstance(directory, (str, os.PathLike)) or not str(directory):
-        raise ValueError(
-            f"`{name}` must be a non-empty path. Received: "
-            f"{name}={directory!r}"
-        )
-    directory = os.fspath(directory)
+    """A non-empty path that is not a file, as `str`."""
+    directory = check_path(directory, name)
     if os.path.exists(directory) and not os.path.isdir(directory):
         raise ValueError(
             f"`{name}` must be a directory, but {directory!r} is a file."
@@ -82,14 +63,6 @@ def check_directory(directory, name):
 
 
 def check_optional_positive_int(value, name):
-    """`None` or an int >= 1 (0 is read as `None`: disabled)."""
-    if value is None or (
-        isinstance(value, int) and not isinstance(value, bool) and value == 0
-    ):
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(
-            f"`{name}` must be a positive integer, or None (or 0) to turn it "
-            f"off. Received: {name}={value!r}"
-        )
-    return value
+    """`None` or an int >= 1, as `int`; 0 is read as `None` (turned off)."""
+    value = check_int(value, name, minimum=0, allow_none=True)
+    return value or None

@@ -5,11 +5,11 @@ import warnings
 
 import keras
 
-from keras_dg.callbacks._utils import fsync_file
 from keras_dg.callbacks._utils import non_finite_logs
+from keras_dg.files import atomic_write
+from keras_dg.files import temp_path
+from keras_dg.validation import check_path
 from keras_dg.validation import check_positive_int
-
-_TMP_PREFIX = ".tmp-"
 
 
 class PeriodicModelCheckpoint(keras.callbacks.ModelCheckpoint):
@@ -27,8 +27,9 @@ class PeriodicModelCheckpoint(keras.callbacks.ModelCheckpoint):
     What it adds to `ModelCheckpoint`, and why: `ModelCheckpoint` saves
     every epoch or every N batches, not every N epochs; it writes the file
     in place, so a kill during the save leaves a truncated file under the
-    final name (here the model goes to a temporary file in the same folder
-    that is renamed with `os.replace` once complete); and it saves the
+    final name (here the model goes to `keras_dg.files.atomic_write`'s
+    temporary file in the same folder, renamed with `os.replace` once
+    complete); and it saves the
     weights of an epoch whose losses are NaN (here such an epoch is skipped
     with a warning). Everything else (`monitor`, `save_best_only`,
     `save_weights_only`, `verbose`, ...) is `ModelCheckpoint`'s.
@@ -64,14 +65,11 @@ class PeriodicModelCheckpoint(keras.callbacks.ModelCheckpoint):
                 f" `save_freq` is not accepted. Received: "
                 f"save_freq={kwargs['save_freq']!r}"
             )
-        if not isinstance(filepath, (str, os.PathLike)) or not str(filepath):
-            raise ValueError(
-                "`filepath` must be a non-empty path ending in .keras. "
-                f"Received: filepath={filepath!r}"
-            )
-        super().__init__(os.fspath(filepath), save_freq="epoch", **kwargs)
-        check_positive_int(every_n_epochs, "every_n_epochs")
-        self.every_n_epochs = every_n_epochs
+        filepath = check_path(filepath, "filepath")
+        super().__init__(filepath, save_freq="epoch", **kwargs)
+        self.every_n_epochs = check_positive_int(
+            every_n_epochs, "every_n_epochs"
+        )
         self.saved_paths = []
 
     def on_epoch_end(self, epoch, logs=None):
@@ -87,22 +85,16 @@ class PeriodicModelCheckpoint(keras.callbacks.ModelCheckpoint):
             )
             return
         final_pattern = self.filepath
-        directory, name = os.path.split(final_pattern)
-        tmp_pattern = os.path.join(directory, _TMP_PREFIX + name)
         # `ModelCheckpoint` formats and writes `self.filepath`: point it at
-        # the temporary name for this one save.
-        self.filepath = tmp_pattern
+        # `atomic_write`'s temp name for this one save.
+        self.filepath = temp_path(final_pattern)
         try:
             super().on_epoch_end(epoch, logs)
         finally:
             self.filepath = final_pattern
-        # The name `ModelCheckpoint` gives a per-epoch save.
-        tmp = tmp_pattern.format(epoch=epoch + 1, **(logs or {}))
-        if not os.path.exists(tmp):
+        final = final_pattern.format(epoch=epoch + 1, **(logs or {}))
+        if not os.path.exists(temp_path(final)):
             return  # `save_best_only` decided not to save.
-        fsync_file(tmp)
-        final = os.path.join(
-            os.path.dirname(tmp), os.path.basename(tmp)[len(_TMP_PREFIX):]
-        )
-        os.replace(tmp, final)
+        with atomic_write(final):
+            pass  # The temp file is written: flush it and rename it.
         self.saved_paths.append(final)

@@ -13,8 +13,10 @@ from keras_dg.callbacks._utils import check_optional_positive_int
 from keras_dg.callbacks._utils import is_last_epoch
 from keras_dg.callbacks._utils import non_finite_logs
 from keras_dg.dataset import TimeSeriesDataset
+from keras_dg.files import atomic_write
 from keras_dg.specs import output_slices
 from keras_dg.validation import check_positive_int
+from keras_dg.validation import check_seed
 
 
 class SampleVisualizer(keras.callbacks.Callback):
@@ -83,8 +85,7 @@ class SampleVisualizer(keras.callbacks.Callback):
         self.every_n_epochs = check_optional_positive_int(
             every_n_epochs, "every_n_epochs"
         )
-        check_positive_int(num_samples, "num_samples")
-        self.num_samples = num_samples
+        self.num_samples = check_positive_int(num_samples, "num_samples")
         if real is not None and not isinstance(real, TimeSeriesDataset):
             raise ValueError(
                 "`real` must be a `keras_dg.TimeSeriesDataset` or None. "
@@ -92,11 +93,7 @@ class SampleVisualizer(keras.callbacks.Callback):
             )
         if real is not None and len(real) == 0:
             raise ValueError("`real` must hold at least one series.")
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise ValueError(
-                f"`seed` must be an integer >= 0. Received: seed={seed!r}"
-            )
-        self.seed = seed
+        self.seed = check_seed(seed)
         self.real = None
         if real is not None:
             rng = np.random.default_rng(seed)
@@ -150,14 +147,16 @@ class SampleVisualizer(keras.callbacks.Callback):
         synthetic = self.model.generate(self.num_samples, seed=self.seed)
         os.makedirs(self.directory, exist_ok=True)
         stem = os.path.join(self.directory, name)
-        np.savez(
-            stem + ".npz",
-            features=synthetic.features,
-            attributes=synthetic.attributes,
-            gen_flag=synthetic.gen_flag,
-        )
+        with atomic_write(stem + ".npz") as tmp:
+            np.savez(
+                tmp,
+                features=synthetic.features,
+                attributes=synthetic.attributes,
+                gen_flag=synthetic.gen_flag,
+            )
         path = stem + ".png"
-        _plot(self.real, synthetic, path, title or name)
+        with atomic_write(path) as tmp:
+            _plot(self.real, synthetic, tmp, title or name)
         self.written.append(path)
         return path
 

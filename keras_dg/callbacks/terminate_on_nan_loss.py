@@ -5,6 +5,7 @@ import warnings
 import keras
 
 from keras_dg.callbacks._utils import non_finite_logs
+from keras_dg.validation import check_bool
 
 
 class TerminateOnNaNLoss(keras.callbacks.TerminateOnNaN):
@@ -47,11 +48,7 @@ class TerminateOnNaNLoss(keras.callbacks.TerminateOnNaN):
     """
 
     def __init__(self, raise_error=False):
-        if not isinstance(raise_error, bool):
-            raise ValueError(
-                "`raise_error` must be True or False. Received: "
-                f"raise_error={raise_error!r}"
-            )
+        raise_error = check_bool(raise_error, "raise_error")
         super().__init__(raise_error=raise_error)
         self.divergence = None
         self.message = None

@@ -14,12 +14,12 @@ from keras_dg.callbacks.periodic_model_checkpoint import (
 from keras_dg.callbacks.sample_visualizer import SampleVisualizer
 from keras_dg.callbacks.terminate_on_nan_loss import TerminateOnNaNLoss
 from keras_dg.callbacks.training_checkpoint import TrainingCheckpoint
+from keras_dg.files import BACKUP_DIR
+from keras_dg.files import CHECKPOINTS_DIR
+from keras_dg.files import LOGS_DIR
+from keras_dg.files import SAMPLES_DIR
+from keras_dg.validation import check_bool
 from keras_dg.validation import check_positive_int
-
-BACKUP_DIR = "backup"
-CHECKPOINTS_DIR = "checkpoints"
-SAMPLES_DIR = "samples"
-LOGS_DIR = "logs"
 
 
 def training_callbacks(
@@ -102,7 +102,9 @@ def training_callbacks(
         (`shared/ALGORITHM.md` §5-6).
     """
     out_dir = check_directory(out_dir, "out_dir")
-    check_positive_int(epoch_checkpoint_freq, "epoch_checkpoint_freq")
+    epoch_checkpoint_freq = check_positive_int(
+        epoch_checkpoint_freq, "epoch_checkpoint_freq"
+    )
     extra_checkpoint_freq = check_optional_positive_int(
         extra_checkpoint_freq, "extra_checkpoint_freq"
     )
@@ -110,11 +112,15 @@ def training_callbacks(
     vis_num_sample = check_optional_positive_int(
         vis_num_sample, "vis_num_sample"
     )
-    if not isinstance(tensorboard, bool):
-        raise ValueError(
-            "`tensorboard` must be True or False. Received: "
-            f"tensorboard={tensorboard!r}"
-        )
+    tensorboard = _check_tensorboard(tensorboard)
+    return _callbacks(
+        out_dir, epoch_checkpoint_freq, extra_checkpoint_freq, vis_freq,
+        vis_num_sample, real, tensorboard, seed,
+    )
+
+
+def _check_tensorboard(tensorboard):
+    tensorboard = check_bool(tensorboard, "tensorboard")
     if tensorboard and importlib.util.find_spec("tensorboard") is None:
         # Keras' TensorBoard callback writes through the `tensorboard`
         # package, which TensorFlow >= 2.20 no longer installs. Fail now,
@@ -123,7 +129,14 @@ def training_callbacks(
             "`tensorboard=True` needs the `tensorboard` package (`pip install"
             " tensorboard`); install it or pass tensorboard=False."
         )
+    return tensorboard
 
+
+def _callbacks(
+    out_dir, epoch_checkpoint_freq, extra_checkpoint_freq, vis_freq,
+    vis_num_sample, real, tensorboard, seed,
+):
+    """`training_callbacks`' list, from checked arguments."""
     callbacks = [TerminateOnNaNLoss()]
     if vis_num_sample is not None:
         callbacks.append(

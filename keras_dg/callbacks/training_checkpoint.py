@@ -8,17 +8,21 @@ import warnings
 import keras
 import numpy as np
 
-from keras_dg.callbacks._utils import atomic_write_text
 from keras_dg.callbacks._utils import check_directory
-from keras_dg.callbacks._utils import fsync_file
 from keras_dg.callbacks._utils import is_last_epoch
 from keras_dg.callbacks._utils import non_finite_logs
 from keras_dg.callbacks._utils import non_finite_variables
+from keras_dg.files import atomic_write
+from keras_dg.files import atomic_write_json
+from keras_dg.validation import check_bool
 from keras_dg.validation import check_positive_int
 
 POINTER_FILE = "checkpoint.json"
 _FORMAT = 1
 _WEIGHTS_PATTERN = re.compile(r"^ckpt-(\d+)\.weights\.h5$")
+# The temp names of the weights before `keras_dg.files` (its
+# `.tmp-<pid>-` names are removed by `atomic_write` once their writer died).
+_LEGACY_TMP_PREFIX = ".tmp-ckpt-"
 # Config entries that may differ between two runs of the same model.
 _IGNORED_CONFIG_KEYS = ("name",)
 
@@ -42,14 +46,15 @@ class TrainingCheckpoint(keras.callbacks.Callback):
     killed during epoch e + 1 redoes that epoch from the state after epoch
     e. The shuffling order of the data is not restored.
 
-    Every write is atomic. The weights go to a temporary file that is
-    renamed (`os.replace`) to `ckpt-{epoch}.weights.h5`; then the pointer
-    file `checkpoint.json` (epoch, weights file, seed-generator states,
-    model config) is written the same way. Until the pointer's rename, the
-    previous checkpoint is the valid one, so a kill at any moment leaves a
-    loadable checkpoint. The last `max_to_keep` checkpoints are kept; if the
-    newest one cannot be read (e.g. a damaged disk), the next older one is
-    loaded with a warning.
+    Every write is atomic (`keras_dg.files.atomic_write`). The weights go
+    to a temporary file that is renamed (`os.replace`) to
+    `ckpt-{epoch}.weights.h5`; then the pointer file `checkpoint.json`
+    (epoch, weights file, seed-generator states, model config) is written
+    the same way. Until the pointer's rename, the previous checkpoint is
+    the valid one, so a kill at any moment leaves a loadable checkpoint.
+    The last `max_to_keep` checkpoints are kept; if the newest one cannot
+    be read (e.g. a damaged disk), the next older one is loaded with a
+    warning.
 
     An epoch whose logs hold a NaN or an infinite loss, or after which any
     weight or optimizer variable is NaN or infinite, is not saved: the last
@@ -108,16 +113,11 @@ class TrainingCheckpoint(keras.callbacks.Callback):
     ):
         super().__init__()
         self.directory = check_directory(directory, "directory")
-        check_positive_int(every_n_epochs, "every_n_epochs")
-        check_positive_int(max_to_keep, "max_to_keep")
-        if not isinstance(restore, bool):
-            raise ValueError(
-                "`restore` must be True or False. Received: "
-                f"restore={restore!r}"
-            )
-        self.every_n_epochs = every_n_epochs
-        self.max_to_keep = max_to_keep
-        self.restore = restore
+        self.every_n_epochs = check_positive_int(
+            every_n_epochs, "every_n_epochs"
+        )
+        self.max_to_keep = check_positive_int(max_to_keep, "max_to_keep")
+        self.restore = check_bool(restore, "restore")
         self.verbose = verbose
         self.restored_epoch = None
         self.saved_epochs = []
@@ -197,10 +197,8 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         `epochs_done` epochs, then drops checkpoints beyond `max_to_keep`."""
         os.makedirs(self.directory, exist_ok=True)
         name = f"ckpt-{epochs_done}.weights.h5"
-        tmp = os.path.join(self.directory, f".tmp-{name}")
-        self.model.save_weights(tmp, overwrite=True)
-        fsync_file(tmp)
-        os.replace(tmp, os.path.join(self.directory, name))
+        with atomic_write(os.path.join(self.directory, name)) as tmp:
+            self.model.save_weights(tmp, overwrite=True)
 
         pointer = self.read_pointer()
         entries = [] if pointer is None else pointer["checkpoints"]
@@ -220,7 +218,7 @@ class TrainingCheckpoint(keras.callbacks.Callback):
             "model_config": _plain_config(self.model),
             "checkpoints": entries,
         }
-        atomic_write_text(self.pointer_path, json.dumps(pointer, indent=1))
+        atomic_write_json(self.pointer_path, pointer)
         self._remove_unreferenced({e["weights"] for e in entries})
         self.saved_epochs.append(epochs_done)
         if self.verbose:
@@ -230,7 +228,8 @@ class TrainingCheckpoint(keras.callbacks.Callback):
     def _remove_unreferenced(self, keep):
         for name in os.listdir(self.directory):
             if name not in keep and (
-                _WEIGHTS_PATTERN.match(name) or name.startswith(".tmp-ckpt-")
+                _WEIGHTS_PATTERN.match(name)
+                or name.startswith(_LEGACY_TMP_PREFIX)
             ):
                 os.remove(os.path.join(self.directory, name))
 

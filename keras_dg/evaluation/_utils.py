@@ -1,4 +1,4 @@
-"""Shared argument checks and column helpers for the evaluation metrics.
+"""Shared dataset checks and column helpers for the evaluation metrics.
 
 Columns are named after their `Output` spec's position: the continuous
 feature output `i` is `feature_i` (or `feature_i_c` for column `c` of a
@@ -6,7 +6,6 @@ multi-column output), and attribute output `i` is `attribute_i`.
 """
 
 import math
-import numbers
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -56,36 +55,6 @@ def check_pair(real, synthetic, min_series=1):
     check_dataset(real, "real", min_series)
     check_dataset(synthetic, "synthetic", min_series)
     check_compatible(real, synthetic, "real", "synthetic")
-
-
-def check_seed(seed):
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(
-        seed, numbers.Integral
-    ):
-        raise ValueError(
-            f"`seed` must be a non-negative integer. Received: seed={seed!r}"
-        )
-    if seed < 0:
-        raise ValueError(
-            f"`seed` must be a non-negative integer. Received: seed={seed}"
-        )
-    return int(seed)
-
-
-def check_positive_int(value, name, minimum=1):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(
-        value, numbers.Integral
-    ):
-        raise ValueError(
-            f"`{name}` must be an integer >= {minimum}. Received: "
-            f"{name}={value!r}"
-        )
-    if value < minimum:
-        raise ValueError(
-            f"`{name}` must be an integer >= {minimum}. Received: "
-            f"{name}={value}"
-        )
-    return int(value)
 
 
 def continuous_feature_columns(dataset):

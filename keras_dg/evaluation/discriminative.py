@@ -20,8 +20,9 @@ from sklearn.metrics import accuracy_score
 from sklearn.model_selection import train_test_split
 
 from keras_dg.evaluation._utils import check_pair
-from keras_dg.evaluation._utils import check_seed
 from keras_dg.evaluation._utils import single_threaded
+from keras_dg.validation import check_float
+from keras_dg.validation import check_seed
 
 
 def _inputs(dataset):
@@ -64,13 +65,14 @@ def discriminative_score(
     """
     check_pair(real, synthetic, min_series=4)
     seed = check_seed(seed)
-    if isinstance(test_size, bool) or not (
-        isinstance(test_size, (int, float)) and 0 < test_size < 1
-    ):
-        raise ValueError(
-            f"`test_size` must be a float in (0, 1). Received: "
-            f"test_size={test_size!r}"
-        )
+    test_size = check_float(
+        test_size,
+        "test_size",
+        minimum=0,
+        maximum=1,
+        exclusive_minimum=True,
+        exclusive_maximum=True,
+    )
     if classifier is None:
         classifier = RandomForestClassifier(n_estimators=100, random_state=seed)
     if not (hasattr(classifier, "fit") and hasattr(classifier, "predict")):

@@ -27,7 +27,6 @@ Reference:
     IMC 2020, §5.3 (`shared/ALGORITHM.md` §9).
 """
 
-import numbers
 import warnings
 
 import numpy as np
@@ -52,13 +51,13 @@ from keras_dg.evaluation._utils import category_indices
 from keras_dg.evaluation._utils import check_compatible
 from keras_dg.evaluation._utils import check_dataset
 from keras_dg.evaluation._utils import check_pair
-from keras_dg.evaluation._utils import check_positive_int
-from keras_dg.evaluation._utils import check_seed
 from keras_dg.evaluation._utils import continuous_feature_columns
 from keras_dg.evaluation._utils import discrete_attribute_blocks
 from keras_dg.evaluation._utils import mean_of
 from keras_dg.evaluation._utils import single_threaded
 from keras_dg.evaluation._utils import to_float
+from keras_dg.validation import check_int
+from keras_dg.validation import check_seed
 
 
 def default_classifiers(seed=0):
@@ -90,6 +89,22 @@ def default_regressors(seed=0):
             hidden_layer_sizes=(32,), max_iter=200, random_state=seed
         ),
     }
+
+
+def _check_tstr_arguments(
+    real, synthetic, seed, max_train_series, models, default_models
+):
+    """The checks both TSTR tasks share: the cleaned seed, training-set cap
+    and models (`default_models(seed)` when `models` is `None`)."""
+    check_pair(real, synthetic)
+    seed = check_seed(seed)
+    max_train_series = check_int(
+        max_train_series, "max_train_series", minimum=2
+    )
+    models = _check_models(
+        default_models(seed) if models is None else models, "models"
+    )
+    return seed, max_train_series, models
 
 
 def _check_models(models, name):
@@ -221,13 +236,8 @@ def tstr_classification(
         {"train_on_real": acc, "train_on_synthetic": acc}}`, the two means,
         and `spearman` (rank correlation of the models' two scores).
     """
-    check_pair(real, synthetic)
-    seed = check_seed(seed)
-    max_train_series = check_positive_int(
-        max_train_series, "max_train_series", 2
-    )
-    models = _check_models(
-        default_classifiers(seed) if models is None else models, "models"
+    seed, max_train_series, models = _check_tstr_arguments(
+        real, synthetic, seed, max_train_series, models, default_classifiers
     )
     blocks = {
         int(name.split("_")[1]): (name, start, end)
@@ -244,17 +254,14 @@ def tstr_classification(
                 "two categories in `real`; none found in attribute_outputs "
                 f"{real.attribute_outputs}."
             )
-    if (
-        isinstance(target_attribute, bool)
-        or not isinstance(target_attribute, numbers.Integral)
-        or target_attribute not in blocks
-    ):
+    target_attribute = check_int(target_attribute, "target_attribute")
+    if target_attribute not in blocks:
         raise ValueError(
             "`target_attribute` must be the index of a discrete attribute "
             f"output, one of {sorted(blocks)}. Received: "
             f"target_attribute={target_attribute!r}"
         )
-    name, start, end = blocks[int(target_attribute)]
+    name, start, end = blocks[target_attribute]
     real_train, real_test, synthetic_train = _splits(
         real, synthetic, train, seed, max_train_series
     )
@@ -306,13 +313,8 @@ def tstr_regression(
         {"train_on_real": r2, "train_on_synthetic": r2}}`, the two means, and
         `spearman`.
     """
-    check_pair(real, synthetic)
-    seed = check_seed(seed)
-    max_train_series = check_positive_int(
-        max_train_series, "max_train_series", 2
-    )
-    models = _check_models(
-        default_regressors(seed) if models is None else models, "models"
+    seed, max_train_series, models = _check_tstr_arguments(
+        real, synthetic, seed, max_train_series, models, default_regressors
     )
     columns = [c for _, c in continuous_feature_columns(real)]
     if not columns:
@@ -327,15 +329,7 @@ def tstr_regression(
         )
     if horizon is None:
         horizon = max(1, t // 10)
-    if (
-        isinstance(horizon, bool)
-        or not isinstance(horizon, numbers.Integral)
-        or not 1 <= horizon <= t - 1
-    ):
-        raise ValueError(
-            f"`horizon` must be an integer in [1, {t - 1}] (max_sequence_len "
-            f"- 1). Received: horizon={horizon!r}"
-        )
+    horizon = check_int(horizon, "horizon", minimum=1, maximum=t - 1)
     real_train, real_test, synthetic_train = _splits(
         real, synthetic, train, seed, max_train_series
     )

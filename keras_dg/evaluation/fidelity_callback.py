@@ -7,12 +7,12 @@ import keras
 from keras_dg.dataset import TimeSeriesDataset
 from keras_dg.evaluation._utils import check_compatible
 from keras_dg.evaluation._utils import check_dataset
-from keras_dg.evaluation._utils import check_positive_int
-from keras_dg.evaluation._utils import check_seed
 from keras_dg.evaluation.metrics import SCALAR_METRICS
 from keras_dg.evaluation.metrics import check_metric_names
 from keras_dg.evaluation.metrics import evaluate
 from keras_dg.evaluation.metrics import unavailable_metrics
+from keras_dg.validation import check_positive_int
+from keras_dg.validation import check_seed
 
 
 class FidelityCallback(keras.callbacks.Callback):

@@ -27,10 +27,10 @@ from sklearn.neighbors import NearestNeighbors
 
 from keras_dg.evaluation._utils import check_compatible
 from keras_dg.evaluation._utils import check_dataset
-from keras_dg.evaluation._utils import check_positive_int
-from keras_dg.evaluation._utils import check_seed
 from keras_dg.evaluation._utils import flat_features
 from keras_dg.evaluation._utils import single_threaded
+from keras_dg.validation import check_positive_int
+from keras_dg.validation import check_seed
 
 
 def nearest_distances(queries, references):

@@ -16,7 +16,6 @@ import numpy as np
 from keras_dg.evaluation._utils import check_compatible
 from keras_dg.evaluation._utils import check_dataset
 from keras_dg.evaluation._utils import check_pair
-from keras_dg.evaluation._utils import check_seed
 from keras_dg.evaluation._utils import continuous_attribute_columns
 from keras_dg.evaluation._utils import continuous_feature_columns
 from keras_dg.evaluation._utils import discrete_attribute_blocks
@@ -31,6 +30,7 @@ from keras_dg.evaluation.distributions import midpoint_distance
 from keras_dg.evaluation.downstream import tstr_classification
 from keras_dg.evaluation.downstream import tstr_regression
 from keras_dg.evaluation.memorization import memorization
+from keras_dg.validation import check_seed
 
 
 def _n_continuous(dataset):

@@ -14,6 +14,7 @@ from keras_dg.evaluation._utils import continuous_attribute_columns
 from keras_dg.evaluation._utils import continuous_feature_columns
 from keras_dg.evaluation._utils import discrete_attribute_blocks
 from keras_dg.evaluation.distributions import midpoints
+from keras_dg.files import atomic_write
 
 REAL_COLOR = "tab:blue"
 SYNTHETIC_COLOR = "tab:orange"
@@ -34,7 +35,8 @@ def _figure(n_panels, n_columns=3, panel_size=(4.2, 3.0)):
 
 
 def _save(figure, path):
-    figure.savefig(path, dpi=100)
+    with atomic_write(path) as tmp:
+        figure.savefig(tmp, dpi=100)
     return path
 
 

@@ -10,10 +10,12 @@ import html
 import os
 
 from keras_dg.evaluation import plots
-from keras_dg.evaluation._utils import check_positive_int
 from keras_dg.evaluation._utils import continuous_feature_columns
 from keras_dg.evaluation.metrics import dumps
 from keras_dg.evaluation.metrics import evaluate
+from keras_dg.files import atomic_write_text
+from keras_dg.validation import check_path
+from keras_dg.validation import check_positive_int
 
 # What each summary number means, shown next to it in the report.
 _MEANINGS = {
@@ -171,6 +173,17 @@ def _build_page(metrics, real, synthetic, train, images, title):
             ["feature", "ACF MSE"],
             list(metrics["autocorrelation"]["per_feature"].items()),
         )
+    _distribution_sections(page, metrics, images)
+    _downstream_sections(page, metrics)
+    _memorization_section(page, metrics, images)
+    if metrics["skipped"]:
+        page.heading("Skipped")
+        page.table(["metric", "reason"], list(metrics["skipped"].items()))
+    return page
+
+
+def _distribution_sections(page, metrics, images):
+    """Attributes, lengths, midpoints, cross- and conditional correlations."""
     if "attributes" in metrics or "attributes" in images:
         result = metrics.get("attributes")
         page.heading("Attributes")
@@ -227,6 +240,10 @@ def _build_page(metrics, real, synthetic, train, images, title):
                 for feature, value in by_feature.items()
             ],
         )
+
+
+def _downstream_sections(page, metrics):
+    """TSTR classification and regression, and the discriminative score."""
     for key, label in (
         ("tstr_classification", "accuracy"),
         ("tstr_regression", "R^2"),
@@ -258,33 +275,34 @@ def _build_page(metrics, real, synthetic, train, images, title):
             [[result["score"], result["accuracy"], result["n_train"],
               result["n_test"]]],
         )
-    if "memorization" in metrics:
-        result = metrics["memorization"]
-        page.heading("Memorization")
-        page.table(
-            ["nearest training series from", "mean", "median", "min", "q05"],
-            [
-                [who] + [result[key][s] for s in ("mean", "median", "min",
-                                                   "q05")]
-                for who, key in (("synthetic", "synthetic_to_train"),
-                                 ("held-out real", "holdout_to_train"))
-            ],
-        )
-        attack = result["membership_inference"]
-        page.text(
-            f"Median ratio {_fmt(result['median_ratio'])}. Fraction of "
-            "synthetic series closer to the training set than 95% of "
-            "held-out ones: "
-            f"{_fmt(result['fraction_below_holdout_q05'])}. Membership "
-            f"inference: success {_fmt(attack['success_rate'])}, AUC "
-            f"{_fmt(attack['auc'])} ({attack['n_members']} members vs "
-            f"{attack['n_non_members']} non-members; 0.5 = no leak)."
-        )
-        page.image(images.get("closest_pairs"), "closest pairs")
-    if metrics["skipped"]:
-        page.heading("Skipped")
-        page.table(["metric", "reason"], list(metrics["skipped"].items()))
-    return page
+
+
+def _memorization_section(page, metrics, images):
+    """Distances to the training set and the membership attack."""
+    if "memorization" not in metrics:
+        return
+    result = metrics["memorization"]
+    page.heading("Memorization")
+    page.table(
+        ["nearest training series from", "mean", "median", "min", "q05"],
+        [
+            [who] + [result[key][s] for s in ("mean", "median", "min",
+                                               "q05")]
+            for who, key in (("synthetic", "synthetic_to_train"),
+                             ("held-out real", "holdout_to_train"))
+        ],
+    )
+    attack = result["membership_inference"]
+    page.text(
+        f"Median ratio {_fmt(result['median_ratio'])}. Fraction of "
+        "synthetic series closer to the training set than 95% of "
+        "held-out ones: "
+        f"{_fmt(result['fraction_below_holdout_q05'])}. Membership "
+        f"inference: success {_fmt(attack['success_rate'])}, AUC "
+        f"{_fmt(attack['auc'])} ({attack['n_members']} members vs "
+        f"{attack['n_non_members']} non-members; 0.5 = no leak)."
+    )
+    page.image(images.get("closest_pairs"), "closest pairs")
 
 
 def write_report(
@@ -333,12 +351,7 @@ def write_report(
     ['acf.png', 'attributes.png', 'lengths.png', 'metrics.json',
      'midpoints.png', 'report.html', 'report.md', 'samples.png']
     """
-    try:
-        out_dir = os.fspath(out_dir)
-    except TypeError:
-        raise ValueError(
-            f"`out_dir` must be a path. Received: out_dir={out_dir!r}"
-        ) from None
+    out_dir = check_path(out_dir, "out_dir")
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         raise ValueError(
             f"`out_dir` must be a folder, but {out_dir!r} is a file."
@@ -348,8 +361,9 @@ def write_report(
         raise ValueError(f"`title` must be a string. Received: {title!r}")
     result = evaluate(real, synthetic, train=train, seed=seed, metrics=metrics)
     os.makedirs(out_dir, exist_ok=True)
-    with open(os.path.join(out_dir, "metrics.json"), "w") as f:
-        f.write(dumps(result) + "\n")
+    atomic_write_text(
+        os.path.join(out_dir, "metrics.json"), dumps(result) + "\n"
+    )
 
     images = {}
 
@@ -375,8 +389,6 @@ def write_report(
              synthetic, train, result["memorization"]["closest_pairs"])
 
     page = _build_page(result, real, synthetic, train, images, title)
-    with open(os.path.join(out_dir, "report.md"), "w") as f:
-        f.write(page.markdown())
-    with open(os.path.join(out_dir, "report.html"), "w") as f:
-        f.write(page.html(title))
+    atomic_write_text(os.path.join(out_dir, "report.md"), page.markdown())
+    atomic_write_text(os.path.join(out_dir, "report.html"), page.html(title))
     return result

@@ -1,11 +1,12 @@
-import math
+"""`PrivacyBudgetCallback`: the privacy budget spent so far, after each
+epoch of `fit`, logged and stored with the model."""
+
 import numbers
 
-import dp_accounting
 import keras
 
-from keras_dg.privacy import accounting
-from keras_dg.validation import check_positive_int
+from keras_dg.privacy.dp_setup import DPSetup
+from keras_dg.validation import check_positive_float
 
 # The accounting parameters of one stretch of training (one `fit`), as kept
 # in `model.privacy["segments"]`.
@@ -19,6 +20,27 @@ _SEGMENT_KEYS = (
     "composition",
     "steps",
 )
+# The constructor's arguments: fields of its `DPSetup`.
+_CONFIG_KEYS = (
+    "n_examples",
+    "batch_size",
+    "noise_multiplier",
+    "delta",
+    "num_packing",
+    "aux_disc",
+    "accountant",
+    "d_rounds",
+    "composition",
+    "steps_per_epoch",
+    "pld_discretization",
+)
+
+
+def _from_setup(name):
+    return property(
+        lambda self: getattr(self.setup, name),
+        doc=f"The `{name}` of the callback's `DPSetup`.",
+    )
 
 
 @keras.saving.register_keras_serializable(package="keras_dg")
@@ -31,9 +53,10 @@ class PrivacyBudgetCallback(keras.callbacks.Callback):
     `steps_per_epoch = ceil(n_examples / batch_size)` unless given. The
     callback writes `logs["epsilon"]` (so it appears in `History` and in
     callbacks that come after it, e.g. `CSVLogger`, `TensorBoard`) and keeps
-    the values in `self.epsilons`. The accounting is
-    `keras_dg.privacy.epsilon_after`; see `keras_dg.privacy.accounting` for how
-    packing and the auxiliary critic's second use of each batch count.
+    the values in `self.epsilons`. The accounting is the callback's
+    `setup`, a `keras_dg.privacy.DPSetup` (`from_setup` builds the callback
+    from one); see `keras_dg.privacy.dp_events` for how packing and the
+    auxiliary critic's second use of each batch count.
 
     Place it before logging and checkpoint callbacks in the `callbacks`
     list (so that they see this epoch's budget).
@@ -82,6 +105,8 @@ class PrivacyBudgetCallback(keras.callbacks.Callback):
         steps_per_epoch: int or `None`. Steps per epoch when `fit` is given
             `steps_per_epoch`; `None` means `ceil(n_examples / batch_size)`.
             Defaults to `None`.
+        pld_discretization: float. PLD discretization of the `"pld"`
+            accountant. Defaults to `1e-4`.
 
     Example:
 
@@ -111,47 +136,53 @@ class PrivacyBudgetCallback(keras.callbacks.Callback):
         d_rounds=1,
         composition="joint",
         steps_per_epoch=None,
+        pld_discretization=1e-4,
     ):
         super().__init__()
-        if steps_per_epoch is None:
-            steps_per_epoch = accounting.steps_for_epochs(
-                n_examples, batch_size, 1
-            )
-        elif (
-            isinstance(steps_per_epoch, bool)
-            or not isinstance(steps_per_epoch, numbers.Integral)
-            or steps_per_epoch < 1
-        ):
-            raise ValueError(
-                "`steps_per_epoch` must be None or an integer >= 1. "
-                f"Received: steps_per_epoch={steps_per_epoch!r}"
-            )
-        # Validate every argument now, not at the first epoch end.
-        accounting.epsilon_after(
-            0,
+        check_positive_float(noise_multiplier, "noise_multiplier")
+        self.setup = DPSetup(
             n_examples,
             batch_size,
             noise_multiplier,
             delta=delta,
             num_packing=num_packing,
             aux_disc=aux_disc,
-            accountant=accountant,
             d_rounds=d_rounds,
             composition=composition,
+            accountant=accountant,
+            pld_discretization=pld_discretization,
+            steps_per_epoch=steps_per_epoch,
         )
-        self.n_examples = n_examples
-        self.batch_size = batch_size
-        self.noise_multiplier = noise_multiplier
-        self.delta = delta
-        self.num_packing = num_packing
-        self.aux_disc = aux_disc
-        self.accountant = accountant
-        self.d_rounds = d_rounds
-        self.composition = composition
-        self.steps_per_epoch = steps_per_epoch
         self.epsilons = []
         self._prior_segments = []
         self._first_epoch = None
+
+    n_examples = _from_setup("n_examples")
+    batch_size = _from_setup("batch_size")
+    noise_multiplier = _from_setup("noise_multiplier")
+    delta = _from_setup("delta")
+    num_packing = _from_setup("num_packing")
+    aux_disc = _from_setup("aux_disc")
+    accountant = _from_setup("accountant")
+    d_rounds = _from_setup("d_rounds")
+    composition = _from_setup("composition")
+    pld_discretization = _from_setup("pld_discretization")
+
+    @property
+    def steps_per_epoch(self):
+        """DP steps in one epoch of `fit`."""
+        return self.setup.steps_for_epochs(1)
+
+    @classmethod
+    def from_setup(cls, setup):
+        """The callback that accounts `setup` (a `DPSetup` with a
+        `noise_multiplier`)."""
+        if not isinstance(setup, DPSetup):
+            raise ValueError(
+                "`setup` must be a keras_dg.privacy.DPSetup. Received: "
+                f"setup of type {type(setup).__name__}."
+            )
+        return cls(**{key: getattr(setup, key) for key in _CONFIG_KEYS})
 
     @classmethod
     def for_model(
@@ -164,12 +195,9 @@ class PrivacyBudgetCallback(keras.callbacks.Callback):
         composition="joint",
     ):
         """The callback for `model.fit(..., batch_size=batch_size)` on
-        `n_examples` series, with the model's DP settings.
-
-        The DP train step packs each batch of b series disjointly into
-        `b // num_packing` critic examples, so the callback accounts
-        `batch_size // num_packing` packed examples of `num_packing` series
-        per step and `ceil(n_examples / batch_size)` steps per epoch.
+        `n_examples` series, with the model's DP settings: the callback of
+        `DPSetup.from_model` (which accounts the packing of the DP train
+        step).
 
         Args:
             model: a `keras_dg.DoppelGANger` with `dp_noise_multiplier` set.
@@ -184,92 +212,40 @@ class PrivacyBudgetCallback(keras.callbacks.Callback):
         Returns:
             A `PrivacyBudgetCallback`.
         """
-        noise_multiplier = getattr(model, "dp_noise_multiplier", None)
-        if noise_multiplier is None:
-            raise ValueError(
-                "`model` does not train with differential privacy: it has no "
-                "`dp_noise_multiplier`. Build it with "
-                "DoppelGANger(..., dp_noise_multiplier=...)."
+        return cls.from_setup(
+            DPSetup.from_model(
+                model,
+                n_examples,
+                batch_size,
+                delta=delta,
+                accountant=accountant,
+                composition=composition,
             )
-        check_positive_int(n_examples, "n_examples")
-        check_positive_int(batch_size, "batch_size")
-        batch_size = min(batch_size, n_examples)
-        num_packing = model.num_packing
-        if batch_size < num_packing:
-            raise ValueError(
-                f"`batch_size`={batch_size} is smaller than the model's "
-                f"num_packing={num_packing}: a DP step packs each batch into "
-                "examples of num_packing distinct series."
-            )
-        last = n_examples % batch_size
-        if 0 < last < num_packing:
-            raise ValueError(
-                f"With n_examples={n_examples} and batch_size={batch_size} "
-                f"the last batch of each epoch holds {last} series, fewer "
-                f"than the model's num_packing={num_packing}; the DP step "
-                "needs at least num_packing series per batch. Choose another "
-                "batch_size."
-            )
-        return cls(
-            n_examples,
-            batch_size // num_packing,
-            noise_multiplier,
-            delta=delta,
-            num_packing=num_packing,
-            aux_disc=model.aux_disc,
-            accountant=accountant,
-            d_rounds=model.d_rounds,
-            composition=composition,
-            steps_per_epoch=math.ceil(n_examples / batch_size),
         )
 
     def epsilon_for_epochs(self, epochs):
         """Epsilon after `epochs` full epochs of `steps_per_epoch` steps."""
-        return accounting.epsilon_after(
-            epochs * self.steps_per_epoch,
-            self.n_examples,
-            self.batch_size,
-            self.noise_multiplier,
-            delta=self.delta,
-            num_packing=self.num_packing,
-            aux_disc=self.aux_disc,
-            accountant=self.accountant,
-            d_rounds=self.d_rounds,
-            composition=self.composition,
-        )
+        return self.setup.epsilon(epochs=epochs)
 
     def _segment(self, steps):
         return {
-            "n_examples": self.n_examples,
-            "batch_size": self.batch_size,
-            "noise_multiplier": float(self.noise_multiplier),
-            "num_packing": self.num_packing,
-            "aux_disc": self.aux_disc,
-            "d_rounds": self.d_rounds,
-            "composition": self.composition,
+            **{key: getattr(self.setup, key) for key in _SEGMENT_KEYS[:-1]},
             "steps": int(steps),
         }
 
     def _composed_epsilon(self, segments):
+        """Epsilon of `segments` (each with this callback's delta and
+        accountant) composed."""
         events = [
-            accounting.dp_sgd_event(
-                s["n_examples"],
-                s["batch_size"],
-                s["noise_multiplier"],
-                s["steps"],
-                num_packing=s["num_packing"],
-                aux_disc=s["aux_disc"],
-                d_rounds=s["d_rounds"],
-                composition=s["composition"],
-            )
-            for s in segments
+            DPSetup(
+                **{key: segment[key] for key in _SEGMENT_KEYS[:-1]},
+                delta=self.delta,
+                accountant=self.accountant,
+                pld_discretization=self.pld_discretization,
+            ).event(segment["steps"])
+            for segment in segments
         ]
-        if self.accountant == "rdp":
-            acc = dp_accounting.rdp.RdpAccountant()
-        else:
-            acc = dp_accounting.pld.PLDAccountant()
-        acc.compose(dp_accounting.ComposedDpEvent(events))
-        return float(acc.get_epsilon(self.delta))
+        return self.setup.epsilon_of_events(events)
 
     def _check_model(self):
         model = self.model
@@ -351,18 +327,7 @@ class PrivacyBudgetCallback(keras.callbacks.Callback):
             }
 
     def get_config(self):
-        return {
-            "n_examples": self.n_examples,
-            "batch_size": self.batch_size,
-            "noise_multiplier": self.noise_multiplier,
-            "delta": self.delta,
-            "num_packing": self.num_packing,
-            "aux_disc": self.aux_disc,
-            "accountant": self.accountant,
-            "d_rounds": self.d_rounds,
-            "composition": self.composition,
-            "steps_per_epoch": self.steps_per_epoch,
-        }
+        return {key: getattr(self, key) for key in _CONFIG_KEYS}
 
     @classmethod
     def from_config(cls, config):

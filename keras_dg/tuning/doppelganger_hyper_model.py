@@ -11,6 +11,9 @@ from keras_dg.evaluation.metrics import evaluate
 from keras_dg.evaluation.metrics import unavailable_metrics
 from keras_dg.models.doppelganger import DoppelGANger
 from keras_dg.tuning.search_space import SearchSpace
+from keras_dg.validation import check_bool
+from keras_dg.validation import check_positive_int
+from keras_dg.validation import check_seed
 
 OBJECTIVE_NAME = "fidelity"
 DEFAULT_FIDELITY_METRICS = ("acf_mse", "attribute_jsd")
@@ -146,17 +149,15 @@ class DoppelGANgerHyperModel(kt.HyperModel):
                 if name not in model_kwargs
             }
         )
-        _check_positive_int(batch_size, "batch_size")
-        if n_generate is not None:
-            _check_positive_int(n_generate, "n_generate")
+        batch_size = check_positive_int(batch_size, "batch_size")
+        n_generate = check_positive_int(
+            n_generate, "n_generate", allow_none=True
+        )
         fidelity_metrics = _check_fidelity_metrics(fidelity_metrics, held_out)
-        if not isinstance(evaluate_every_epoch, bool):
-            raise ValueError(
-                "`evaluate_every_epoch` must be True or False. Received: "
-                f"{evaluate_every_epoch!r}."
-            )
-        if seed is not None:
-            _check_positive_int(seed, "seed", minimum=0)
+        evaluate_every_epoch = check_bool(
+            evaluate_every_epoch, "evaluate_every_epoch"
+        )
+        seed = check_seed(seed, allow_none=True)
 
         self.train = train
         self.held_out = held_out
@@ -282,16 +283,6 @@ class _FidelityScorer(keras.callbacks.Callback):
         result = self.score()
         if logs is not None:
             logs.update(result)
-
-
-def _check_positive_int(value, name, minimum=1):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(
-        value, (int, np.integer)
-    ) or value < minimum:
-        raise ValueError(
-            f"`{name}` must be an integer >= {minimum}. Received: "
-            f"{name}={value!r}"
-        )
 
 
 def _check_same_specs(train, held_out):

@@ -1,7 +1,6 @@
 """`tune`: a KerasTuner search over DoppelGANger's hyperparameters, from
 the data to a saved best model (what `keras-dg tune` runs)."""
 
-import json
 import os
 from pathlib import Path
 
@@ -10,7 +9,11 @@ import keras_tuner as kt
 
 from keras_dg.tuning.doppelganger_hyper_model import DEFAULT_FIDELITY_METRICS
 from keras_dg.tuning.doppelganger_hyper_model import OBJECTIVE_NAME
+from keras_dg.files import atomic_write
+from keras_dg.files import atomic_write_json
 from keras_dg.tuning.doppelganger_hyper_model import DoppelGANgerHyperModel
+from keras_dg.validation import check_one_of
+from keras_dg.validation import check_positive_int
 
 TUNERS = {
     "random": kt.RandomSearch,
@@ -83,12 +86,9 @@ def make_tuner(
     Returns:
         A `keras_tuner.Tuner`.
     """
-    if tuner not in TUNERS:
-        raise ValueError(
-            f"`tuner` must be one of {list(TUNERS)}. Received: {tuner!r}"
-        )
-    _check_positive_int(max_trials, "max_trials")
-    _check_positive_int(epochs, "epochs")
+    tuner = check_one_of(tuner, "tuner", TUNERS)
+    max_trials = check_positive_int(max_trials, "max_trials")
+    epochs = check_positive_int(epochs, "epochs")
     kwargs = dict(
         hypermodel=hypermodel,
         objective=hypermodel.objective,
@@ -179,26 +179,16 @@ def tune(
     """
     role = distributed_role() or "single"
     hypermodel = DoppelGANgerHyperModel(
-        train,
-        held_out,
-        model_kwargs=model_kwargs,
-        search_space=search_space,
-        batch_size=batch_size,
-        n_generate=n_generate,
-        fidelity_metrics=fidelity_metrics,
-        seed=seed,
+        train, held_out, model_kwargs=model_kwargs,
+        search_space=search_space, batch_size=batch_size,
+        n_generate=n_generate, fidelity_metrics=fidelity_metrics, seed=seed,
     )
     out_dir = Path(out_dir)
     instance = make_tuner(
-        hypermodel,
-        out_dir,
-        tuner=tuner,
-        max_trials=max_trials,
-        epochs=epochs,
+        hypermodel, out_dir, tuner=tuner, max_trials=max_trials,
+        epochs=epochs, seed=seed,
         # A worker must not delete what the chief and the others write.
-        overwrite=overwrite and role != "worker",
-        seed=seed,
-        **tuner_kwargs,
+        overwrite=overwrite and role != "worker", **tuner_kwargs,
     )
     search_kwargs = dict(callbacks=list(callbacks or []), verbose=verbose)
     if tuner != "hyperband":
@@ -211,7 +201,12 @@ def tune(
             "tuner_id": os.environ["KERASTUNER_TUNER_ID"],
             "best_model": None,
         }
-    summary = summarize(instance, tuner)
+    return _save_results(instance, tuner, role, out_dir)
+
+
+def _save_results(instance, tuner_name, role, out_dir):
+    """Writes the best model and the summary of a finished search."""
+    summary = summarize(instance, tuner_name)
     summary["role"] = role
     summary["best_model"] = None
     if summary["best"] is None:
@@ -221,9 +216,10 @@ def tune(
             "above. Nothing was saved."
         )
     best_path = out_dir / BEST_MODEL_FILE
-    instance.get_best_models(1)[0].save(best_path)
+    with atomic_write(best_path) as tmp:
+        instance.get_best_models(1)[0].save(tmp)
     summary["best_model"] = str(best_path)
-    (out_dir / SUMMARY_FILE).write_text(json.dumps(summary, indent=2))
+    atomic_write_json(out_dir / SUMMARY_FILE, summary)
     return summary
 
 
@@ -280,9 +276,3 @@ def _devices():
             return [f"cuda:{i}" for i in range(torch.cuda.device_count())]
         return ["cpu:0"]
 
-
-def _check_positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(
-            f"`{name}` must be a positive integer. Received: {name}={value!r}"
-        )

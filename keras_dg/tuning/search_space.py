@@ -1,7 +1,7 @@
 import inspect
-import numbers
 
 from keras_dg.models.doppelganger import DoppelGANger
+from keras_dg.validation import check_positive_int
 
 # Constructor arguments that come from the data, never from a search space.
 _DATA_ARGUMENTS = ("feature_outputs", "attribute_outputs", "max_sequence_len")
@@ -41,17 +41,8 @@ def sample_len_choices(max_sequence_len, max_lstm_steps=100):
     >>> sample_len_choices(550, max_lstm_steps=60)
     [10, 11, 22, 25, 50, 55, 110, 275]
     """
-    for value, name in (
-        (max_sequence_len, "max_sequence_len"),
-        (max_lstm_steps, "max_lstm_steps"),
-    ):
-        if isinstance(value, bool) or not isinstance(
-            value, numbers.Integral
-        ) or value < 1:
-            raise ValueError(
-                f"`{name}` must be a positive integer. Received: "
-                f"{name}={value!r}"
-            )
+    max_sequence_len = check_positive_int(max_sequence_len, "max_sequence_len")
+    max_lstm_steps = check_positive_int(max_lstm_steps, "max_lstm_steps")
     divisors = [s for s in range(1, max_sequence_len + 1)
                 if max_sequence_len % s == 0]
     chosen = [

@@ -283,3 +283,25 @@ def test_bad_arguments(tmp_path, kwargs, message):
     kwargs.setdefault("tensorboard", False)
     with pytest.raises(ValueError, match=message):
         training_callbacks(tmp_path, **kwargs)
+
+
+def test_numpy_integers_are_accepted_and_bools_refused(tmp_path):
+    callbacks = training_callbacks(
+        tmp_path, epoch_checkpoint_freq=np.int64(2),
+        extra_checkpoint_freq=np.int64(0), vis_freq=np.int32(3),
+        vis_num_sample=np.int64(2), tensorboard=np.bool_(False),
+        seed=np.int64(1),
+    )
+    kinds = [type(c) for c in callbacks]
+    # extra_checkpoint_freq=0 turns the permanent copies off.
+    assert kinds == [TerminateOnNaNLoss, SampleVisualizer, TrainingCheckpoint]
+    visualizer, checkpoint = callbacks[1], callbacks[2]
+    assert (visualizer.every_n_batches, visualizer.every_n_epochs) == (3, 2)
+    assert type(visualizer.every_n_batches) is int
+    assert (visualizer.num_samples, visualizer.seed) == (2, 1)
+    assert checkpoint.every_n_epochs == 2
+    for name in ("epoch_checkpoint_freq", "extra_checkpoint_freq",
+                 "vis_freq", "vis_num_sample"):
+        with pytest.raises(ValueError, match=f"`{name}` must be"):
+            training_callbacks(tmp_path, tensorboard=False,
+                               **{name: np.bool_(True)})

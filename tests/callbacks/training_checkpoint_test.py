@@ -122,10 +122,10 @@ def test_a_crash_during_a_save_keeps_the_last_good_checkpoint(
     assert_same_state(training_state(fresh), recorder.states[1])
 
     # ...or between the weights file and the pointer.
-    def broken_pointer(path, text):
+    def broken_pointer(path, value):
         raise KeyboardInterrupt("killed before the pointer was written")
 
-    monkeypatch.setattr(module, "atomic_write_text", broken_pointer)
+    monkeypatch.setattr(module, "atomic_write_json", broken_pointer)
     with pytest.raises(KeyboardInterrupt):
         _fit(model, [TrainingCheckpoint(tmp_path)], epochs=2)
     monkeypatch.undo()

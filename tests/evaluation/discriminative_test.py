@@ -48,3 +48,12 @@ def test_bad_arguments():
         discriminative_score(ds, ds, classifier=np.zeros(3))
     with pytest.raises(ValueError, match="at least 4"):
         discriminative_score(random_dataset(n=3), ds)
+
+
+def test_numpy_scalars_are_accepted_and_bools_refused():
+    real, synthetic = random_dataset(n=20), random_dataset(n=20, seed=1)
+    assert discriminative_score(
+        real, synthetic, test_size=np.float64(0.25), seed=np.int64(4)
+    ) == discriminative_score(real, synthetic, test_size=0.25, seed=4)
+    with pytest.raises(ValueError, match="`seed` must be an integer >= 0"):
+        discriminative_score(real, synthetic, seed=np.bool_(False))

@@ -113,6 +113,13 @@ def test_bad_arguments():
         tstr_regression(real, real, models={})
     with pytest.raises(ValueError, match="`seed`"):
         tstr_regression(real, real, seed=-1)
+    assert tstr_regression(
+        real, real, horizon=np.int64(2), seed=np.int64(3)
+    ) == tstr_regression(real, real, horizon=2, seed=3)
+    with pytest.raises(ValueError, match="`target_attribute` must be an"):
+        tstr_classification(real, real, target_attribute=True)
+    with pytest.raises(ValueError, match="`max_train_series` must be an"):
+        tstr_regression(real, real, max_train_series=np.bool_(True))
     with pytest.raises(ValueError, match="`real` needs at least 4"):
         tstr_regression(labelled(3, 0), real)
     one_category = make_dataset(np.full((8, 4), 0.5))

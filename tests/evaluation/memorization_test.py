@@ -63,3 +63,14 @@ def test_bad_arguments():
         memorization(ds, ds, ds, n_closest=0)
     with pytest.raises(ValueError, match="`holdout` and `train`"):
         memorization(ds, ds, random_dataset(t=5))
+
+
+def test_numpy_integers_are_accepted_and_bools_refused():
+    train, holdout = random_dataset(n=30), random_dataset(n=20, seed=1)
+    assert memorization(
+        train, train, holdout, n_closest=np.int64(3), seed=np.int64(2)
+    ) == memorization(train, train, holdout, n_closest=3, seed=2)
+    with pytest.raises(ValueError, match="`n_closest` must be a positive"):
+        memorization(train, train, holdout, n_closest=np.bool_(True))
+    with pytest.raises(ValueError, match="`seed` must be an integer >= 0"):
+        memorization(train, train, holdout, seed=True)

@@ -1,15 +1,13 @@
 import math
 
 import dp_accounting
+import numpy as np
 import pytest
 
 from keras_dg.privacy import compute_epsilon
-from keras_dg.privacy import dp_sgd_event
 from keras_dg.privacy import effective_noise_multiplier
 from keras_dg.privacy import epsilon_after
 from keras_dg.privacy import noise_multiplier_for_epsilon
-from keras_dg.privacy import sampling_probability
-from keras_dg.privacy import steps_for_epochs
 
 # The paper's DP experiment (ALGORITHM.md section 8): web, N = 50,000,
 # B = 100, P = 1, 15 epochs, aux critic on, delta = 1e-5.
@@ -101,17 +99,6 @@ def test_joint_composition_equals_composed_gaussians_without_sampling():
     expected = acc.get_epsilon(1e-5)
     eps = compute_epsilon(100, 100, 5, 1.0, aux_disc=True)
     assert eps == pytest.approx(expected, rel=1e-9)
-
-
-def test_paper_setting_sampling_rate_and_steps():
-    assert sampling_probability(50_000, 100, 1) == pytest.approx(0.002)
-    assert steps_for_epochs(50_000, 100, 15) == 7500
-    event = dp_sgd_event(50_000, 100, 1.0, 7500)
-    assert event.count == 7500
-    assert event.event.sampling_probability == pytest.approx(0.002)
-    assert event.event.event.noise_multiplier == pytest.approx(
-        1 / math.sqrt(2)
-    )
 
 
 @pytest.mark.parametrize(
@@ -278,3 +265,26 @@ def test_noise_multiplier_for_epsilon_bad_arguments(bad, match):
     kwargs = dict(target_epsilon=1.0, n_examples=1000, batch_size=10, epochs=2)
     with pytest.raises(ValueError, match=match):
         noise_multiplier_for_epsilon(**{**kwargs, **bad})
+
+
+def test_numpy_scalars_are_accepted():
+    numpy_args = dict(n_examples=np.int64(1000), batch_size=np.int32(10),
+                      epochs=np.int64(2), noise_multiplier=np.float32(1.0),
+                      num_packing=np.int64(2), aux_disc=np.bool_(True),
+                      d_rounds=np.int64(1))
+    plain = dict(n_examples=1000, batch_size=10, epochs=2,
+                 noise_multiplier=1.0, num_packing=2)
+    assert compute_epsilon(**numpy_args) == compute_epsilon(**plain)
+    assert epsilon_after(np.int64(5), 1000, np.int64(10), 1.0) == (
+        epsilon_after(5, 1000, 10, 1.0)
+    )
+    assert noise_multiplier_for_epsilon(
+        3.0, np.int64(1000), np.int64(10), np.int64(2)
+    ) == noise_multiplier_for_epsilon(3.0, 1000, 10, 2)
+
+
+@pytest.mark.parametrize("name", ["n_examples", "batch_size", "epochs",
+                                  "num_packing", "d_rounds", "steps"])
+def test_bools_are_not_integers(name):
+    with pytest.raises(ValueError, match=f"`{name}` must be"):
+        compute_epsilon(**{**GOOD, name: np.bool_(True)})

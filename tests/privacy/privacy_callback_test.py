@@ -90,3 +90,21 @@ def test_bad_arguments(bad, match):
     kwargs = dict(n_examples=100, batch_size=10, noise_multiplier=1.0)
     with pytest.raises(ValueError, match=match):
         PrivacyBudgetCallback(**{**kwargs, **bad})
+
+
+def test_numpy_integers_accepted_and_bools_refused():
+    callback = PrivacyBudgetCallback(
+        n_examples=np.int64(10), batch_size=np.int64(4),
+        noise_multiplier=np.float64(1.0), num_packing=np.int64(2),
+        steps_per_epoch=np.int64(3),
+    )
+    assert callback.get_config() == PrivacyBudgetCallback(
+        n_examples=10, batch_size=4, noise_multiplier=1.0, num_packing=2,
+        steps_per_epoch=3,
+    ).get_config()
+    for name in ("n_examples", "batch_size", "steps_per_epoch"):
+        with pytest.raises(ValueError, match=f"`{name}` must be"):
+            PrivacyBudgetCallback(
+                **{"n_examples": 10, "batch_size": 4,
+                   "noise_multiplier": 1.0, name: np.bool_(True)}
+            )

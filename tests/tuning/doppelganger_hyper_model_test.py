@@ -156,6 +156,18 @@ def test_bad_arguments_raise(kwargs, message):
         DoppelGANgerHyperModel(**config)
 
 
+def test_numpy_integers_are_accepted_and_bools_refused():
+    hypermodel = _hypermodel(batch_size=np.int64(4), n_generate=np.int32(3),
+                             seed=np.int64(1))
+    assert (hypermodel.batch_size, hypermodel.n_generate, hypermodel.seed) == (
+        4, 3, 1
+    )
+    assert type(hypermodel.batch_size) is int
+    for name in ("batch_size", "n_generate", "seed"):
+        with pytest.raises(ValueError, match=f"`{name}` must be"):
+            _hypermodel(**{name: np.bool_(True)})
+
+
 def test_unavailable_fidelity_metrics_raise():
     data = _discrete_only()
     with pytest.raises(ValueError, match=r"\['acf_mse'\] cannot be computed"):

@@ -53,6 +53,14 @@ def test_sample_len_choices_rejects_bad_lengths(t):
         sample_len_choices(t)
 
 
+def test_sample_len_choices_takes_numpy_integers():
+    assert sample_len_choices(np.int64(56), np.int32(100)) == (
+        sample_len_choices(56)
+    )
+    with pytest.raises(ValueError, match="`max_lstm_steps` must be"):
+        sample_len_choices(56, np.bool_(True))
+
+
 def test_default_space_defaults_are_the_papers_values():
     space = SearchSpace.default(56)
     assert set(space.names) == set(PAPER_DEFAULTS)

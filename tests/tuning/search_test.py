@@ -1,6 +1,7 @@
 import json
 
 import keras
+import numpy as np
 import pytest
 
 import keras_dg
@@ -86,6 +87,13 @@ def test_tuner_arguments_are_checked(tmp_path):
         make_tuner(hypermodel, tmp_path, max_trials=0)
     with pytest.raises(ValueError, match="epochs"):
         make_tuner(hypermodel, tmp_path, epochs=1.5)
+    with pytest.raises(ValueError, match="`max_trials` must be a positive"):
+        make_tuner(hypermodel, tmp_path, max_trials=np.bool_(True))
+    # NumPy integers are integers (they were refused before).
+    tuner = make_tuner(hypermodel, tmp_path, tuner="hyperband",
+                       max_trials=np.int64(2), epochs=np.int64(3))
+    assert tuner.oracle.max_trials == 2
+    assert type(tuner.oracle.max_trials) is int
 
 
 def test_distributed_role_from_the_environment(monkeypatch):

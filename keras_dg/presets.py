@@ -90,6 +90,12 @@ _REFERENCE = (
 )
 
 
+def _paper_schedule(epochs, checkpoint_every, extra_every):
+    """The original's training length and checkpoint frequencies."""
+    return {"epochs": epochs, "epoch_checkpoint_freq": checkpoint_every,
+            "extra_checkpoint_freq": extra_every}
+
+
 def _preset(description, dataset, config, training, sweep=None, quick=None):
     return {
         "metadata": {
@@ -111,8 +117,7 @@ PRESETS = {
         "no auxiliary critic, no auto-normalization, 400 epochs.",
         "google",
         {"sample_len": 10, "self_norm": False, **_NO_AUX},
-        {"epochs": 400, "epoch_checkpoint_freq": 1,
-         "extra_checkpoint_freq": 5},
+        _paper_schedule(400, checkpoint_every=1, extra_every=5),
         sweep={"sample_len": [1, 5, 10]},
         quick=_QUICK_LONG_SERIES,
     ),
@@ -122,8 +127,7 @@ PRESETS = {
         "epochs.",
         "web",
         {"sample_len": 10, "aux_disc": True, "self_norm": True},
-        {"epochs": 400, "epoch_checkpoint_freq": 1,
-         "extra_checkpoint_freq": 5},
+        _paper_schedule(400, checkpoint_every=1, extra_every=5),
         sweep={"sample_len": [1, 5, 10, 25, 50]},
         quick=_QUICK_LONG_SERIES,
     ),
@@ -133,8 +137,7 @@ PRESETS = {
         "auto-normalization, 17000 epochs.",
         "FCC_MBA",
         {"sample_len": 8, "self_norm": False, **_NO_AUX},
-        {"epochs": 17000, "epoch_checkpoint_freq": 70,
-         "extra_checkpoint_freq": 850},
+        _paper_schedule(17000, checkpoint_every=70, extra_every=850),
         sweep={"sample_len": [1, 4, 8]},
         quick={
             "config": _QUICK_CONFIG,

@@ -57,18 +57,21 @@ def check_pair(real, synthetic, min_series=1):
     check_compatible(real, synthetic, "real", "synthetic")
 
 
-def continuous_feature_columns(dataset):
-    """`[(name, column)]` for every continuous feature column."""
+def _continuous_columns(outputs, prefix):
+    """`[(name, column)]` for every continuous column of `outputs`."""
     columns = []
-    for i, (output, start, end) in enumerate(
-        output_slices(dataset.feature_outputs)
-    ):
+    for i, (output, start, end) in enumerate(output_slices(outputs)):
         if output.is_discrete:
             continue
         for c, column in enumerate(range(start, end)):
-            name = f"feature_{i}" if output.dim == 1 else f"feature_{i}_{c}"
+            name = f"{prefix}_{i}" if output.dim == 1 else f"{prefix}_{i}_{c}"
             columns.append((name, column))
     return columns
+
+
+def continuous_feature_columns(dataset):
+    """`[(name, column)]` for every continuous feature column."""
+    return _continuous_columns(dataset.feature_outputs, "feature")
 
 
 def discrete_attribute_blocks(dataset):
@@ -84,18 +87,7 @@ def discrete_attribute_blocks(dataset):
 
 def continuous_attribute_columns(dataset):
     """`[(name, column)]` for every continuous attribute column."""
-    columns = []
-    for i, (output, start, end) in enumerate(
-        output_slices(dataset.attribute_outputs)
-    ):
-        if output.is_discrete:
-            continue
-        for c, column in enumerate(range(start, end)):
-            name = (
-                f"attribute_{i}" if output.dim == 1 else f"attribute_{i}_{c}"
-            )
-            columns.append((name, column))
-    return columns
+    return _continuous_columns(dataset.attribute_outputs, "attribute")
 
 
 def category_indices(dataset, start, end):

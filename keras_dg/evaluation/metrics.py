@@ -186,29 +186,17 @@ def json_safe(value):
 
 def _resolve(metrics):
     """Group names to compute, from group and/or scalar metric names."""
-    if isinstance(metrics, str):
-        metrics = [metrics]
-    try:
-        metrics = list(metrics)
-    except TypeError:
-        raise ValueError(
-            "`metrics` must be None or a list of metric names. Received: "
-            f"metrics={metrics!r}"
-        ) from None
-    if not metrics:
-        raise ValueError("`metrics` must not be empty; pass None for all.")
+    metrics = check_metric_names(
+        metrics,
+        list(_GROUPS) + list(SCALAR_METRICS),
+        expected=(
+            f"a group ({', '.join(GROUPS)}) or a scalar "
+            f"({', '.join(SCALAR_METRICS)})"
+        ),
+    )
     groups = []
     for name in metrics:
-        if name in _GROUPS:
-            group = name
-        elif name in SCALAR_METRICS:
-            group = SCALAR_METRICS[name][0]
-        else:
-            raise ValueError(
-                f"Unknown metric {name!r} in `metrics`. Expected a group "
-                f"({', '.join(GROUPS)}) or a scalar "
-                f"({', '.join(SCALAR_METRICS)})."
-            )
+        group = name if name in _GROUPS else SCALAR_METRICS[name][0]
         if group not in groups:
             groups.append(group)
     return groups

@@ -182,40 +182,47 @@ def _build_page(metrics, real, synthetic, train, images, title):
     return page
 
 
+def _figure_section(page, metrics, images, key, heading, caption):
+    """The heading and figure of `key` where either was computed; returns
+    its metrics (`None` where there are none)."""
+    if key not in metrics and key not in images:
+        return None
+    page.heading(heading)
+    page.image(images.get(key), caption)
+    return metrics.get(key) or None
+
+
 def _distribution_sections(page, metrics, images):
     """Attributes, lengths, midpoints, cross- and conditional correlations."""
-    if "attributes" in metrics or "attributes" in images:
-        result = metrics.get("attributes")
-        page.heading("Attributes")
-        page.image(images.get("attributes"), "attribute distributions")
-        if result:
-            page.table(
-                ["attribute", "JS divergence (bits)"],
-                list(result["js_divergence"].items()),
-            )
-            page.table(
-                ["attribute", "Wasserstein-1"],
-                list(result["wasserstein"].items()),
-            )
-    if "lengths" in metrics or "lengths" in images:
-        result = metrics.get("lengths")
-        page.heading("Series lengths")
-        page.image(images.get("lengths"), "length histogram")
-        if result:
-            page.table(
-                ["Wasserstein-1", "mean length (real)",
-                 "mean length (synthetic)"],
-                [[result["wasserstein"], result["real_mean"],
-                  result["synthetic_mean"]]],
-            )
-    if "midpoints" in metrics or "midpoints" in images:
-        page.heading("Per-series (max + min) / 2 (mode collapse)")
-        page.image(images.get("midpoints"), "midpoint histograms")
-        if "midpoints" in metrics:
-            page.table(
-                ["feature", "Wasserstein-1"],
-                list(metrics["midpoints"]["per_feature"].items()),
-            )
+    result = _figure_section(
+        page, metrics, images, "attributes", "Attributes",
+        "attribute distributions",
+    )
+    if result:
+        page.table(
+            ["attribute", "JS divergence (bits)"],
+            list(result["js_divergence"].items()),
+        )
+        page.table(
+            ["attribute", "Wasserstein-1"], list(result["wasserstein"].items())
+        )
+    result = _figure_section(
+        page, metrics, images, "lengths", "Series lengths", "length histogram"
+    )
+    if result:
+        page.table(
+            ["Wasserstein-1", "mean length (real)", "mean length (synthetic)"],
+            [[result["wasserstein"], result["real_mean"],
+              result["synthetic_mean"]]],
+        )
+    result = _figure_section(
+        page, metrics, images, "midpoints",
+        "Per-series (max + min) / 2 (mode collapse)", "midpoint histograms",
+    )
+    if result:
+        page.table(
+            ["feature", "Wasserstein-1"], list(result["per_feature"].items())
+        )
     if "cross_correlation" in metrics:
         page.heading("Cross-measurement correlation")
         page.table(

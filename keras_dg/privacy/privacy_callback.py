@@ -185,15 +185,7 @@ class PrivacyBudgetCallback(keras.callbacks.Callback):
         return cls(**{key: getattr(setup, key) for key in _CONFIG_KEYS})
 
     @classmethod
-    def for_model(
-        cls,
-        model,
-        n_examples,
-        batch_size,
-        delta=1e-5,
-        accountant="rdp",
-        composition="joint",
-    ):
+    def for_model(cls, model, n_examples, batch_size, **options):
         """The callback for `model.fit(..., batch_size=batch_size)` on
         `n_examples` series, with the model's DP settings: the callback of
         `DPSetup.from_model` (which accounts the packing of the DP train
@@ -204,23 +196,14 @@ class PrivacyBudgetCallback(keras.callbacks.Callback):
             n_examples: int. Number of real series in the training set.
             batch_size: int. The `batch_size` given to `fit` (series per
                 batch).
-            delta: float. Target delta. Defaults to `1e-5`.
-            accountant: str. `"rdp"` or `"pld"`. Defaults to `"rdp"`.
-            composition: str. `"joint"` or `"original"`. Defaults to
-                `"joint"`.
+            **options: `delta`, `accountant`, `composition` and
+                `pld_discretization`, as for `DPSetup.from_model`.
 
         Returns:
             A `PrivacyBudgetCallback`.
         """
         return cls.from_setup(
-            DPSetup.from_model(
-                model,
-                n_examples,
-                batch_size,
-                delta=delta,
-                accountant=accountant,
-                composition=composition,
-            )
+            DPSetup.from_model(model, n_examples, batch_size, **options)
         )
 
     def epsilon_for_epochs(self, epochs):

@@ -70,7 +70,7 @@ def test_bad_arguments():
     ds = random_dataset(n=10)
     with pytest.raises(ValueError, match="Unknown metric 'acf'"):
         evaluate(ds, ds, metrics=["acf"])
-    with pytest.raises(ValueError, match="must not be empty"):
+    with pytest.raises(ValueError, match="must name at least one metric"):
         evaluate(ds, ds, metrics=[])
     with pytest.raises(ValueError, match="list of metric names"):
         evaluate(ds, ds, metrics=3)

@@ -12,6 +12,8 @@ from tests.benchmarks.common_test import BENCH
 from tests.benchmarks.common_test import ROOT
 
 
+# Slow (the benchmark script end to end): run with `pytest -m slow`.
+@pytest.mark.slow
 @pytest.mark.skipif(
     keras.config.backend() != "tensorflow",
     reason="runs TensorFlow in a subprocess: once, in the TensorFlow run",

@@ -22,6 +22,8 @@ def _run(*flags, backend="tensorflow"):
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+# Slow (the benchmark script end to end): run with `pytest -m slow`.
+@pytest.mark.slow
 def test_trains_and_generates_with_the_thread_setting():
     record = _run(
         "--task", "generate", "--shape", "pageview", "--n", "100", "--epochs", "1",

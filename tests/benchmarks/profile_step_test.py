@@ -30,6 +30,8 @@ def test_ops_are_attributed_to_model_parts(name, part):
     assert profile_step._part(name) == part
 
 
+# Slow (the benchmark script end to end): run with `pytest -m slow`.
+@pytest.mark.slow
 def test_profile_of_a_few_steps_counts_flops_and_time(tmp_path):
     out = tmp_path / "profile.json"
     result = subprocess.run(

@@ -108,6 +108,8 @@ def _state(path):
         return [arrays[f"arr_{i}"] for i in range(len(arrays.files))]
 
 
+# Slow (a child process killed and resumed): run with `pytest -m slow`.
+@pytest.mark.slow
 def test_resumes_after_kill_9_mid_epoch(tmp_path):
     script = tmp_path / "train.py"
     script.write_text(TRAIN_SCRIPT)

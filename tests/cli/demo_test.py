@@ -12,6 +12,8 @@ def test_cpu_threads_flag_is_checked():
     assert cli.main(["demo", "--cpu-threads", "0"]) == 2
 
 
+# Slow (a subprocess of the whole demo): run with `pytest -m slow`.
+@pytest.mark.slow
 def test_demo_quick_with_the_installed_console_script(tmp_path):
     """The main job, through the real `keras-dg` executable."""
     executable = shutil.which("keras-dg")

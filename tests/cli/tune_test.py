@@ -1,3 +1,4 @@
+import pytest
 import json
 
 import keras
@@ -7,6 +8,8 @@ from tests.cli.harness import run_cli
 from tests.harness import tiny_dataset
 
 
+# Slow (a whole search; tuning/search_test.py covers tune()): run with `pytest -m slow`.
+@pytest.mark.slow
 def test_tune_quick_saves_a_reloadable_best_model(capsys, tmp_path):
     out = tmp_path / "search"
     code, stdout, err = run_cli(

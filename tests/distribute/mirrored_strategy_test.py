@@ -10,6 +10,10 @@ from tests.distribute.processes import child_env
 from tests.distribute.processes import run_processes
 from tests.harness import assert_trained_weights_close
 
+# Slow (a child process trains every config twice): run with
+# `pytest -m slow`.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):

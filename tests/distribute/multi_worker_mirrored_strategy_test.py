@@ -1,3 +1,4 @@
+import pytest
 """`fit` under MultiWorkerMirroredStrategy, two workers on 127.0.0.1."""
 
 import numpy as np
@@ -12,6 +13,8 @@ from tests.distribute.processes import free_ports
 from tests.distribute.processes import run_processes
 
 
+# Slow (two worker processes): run with `pytest -m slow`.
+@pytest.mark.slow
 def test_two_workers_train_like_one_device(tmp_path):
     workers = [f"127.0.0.1:{port}" for port in free_ports(2)]
     results = run_processes(

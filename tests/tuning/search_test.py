@@ -56,7 +56,8 @@ def _check_best_model(summary):
     "tuner, max_trials, epochs, extra",
     [
         ("random", 2, 1, {}),
-        ("bayesian", 2, 1, {}),
+        # Slow: the same path with another oracle (`pytest -m slow`).
+        pytest.param("bayesian", 2, 1, {}, marks=pytest.mark.slow),
         # Two 1-epoch trials, then the better one resumed to 2 epochs.
         ("hyperband", 3, 2, {"factor": 2}),
     ],
@@ -113,6 +114,8 @@ def test_distributed_role_from_the_environment(monkeypatch):
     assert distributed_role() == "worker"
 
 
+# Slow (three processes): run with `pytest -m slow`.
+@pytest.mark.slow
 def test_chief_and_two_workers_finish_a_search(tmp_path):
     (port,) = free_ports(1)
     oracle = dict(KERASTUNER_ORACLE_IP="127.0.0.1",

@@ -11,6 +11,40 @@ def _seed():
     keras.utils.set_random_seed(0)
 
 
+@pytest.fixture(autouse=True)
+def _generation_without_xla(request, monkeypatch):
+    """On TensorFlow, models generate without XLA unless a test asks for it
+    (`predict_jit_compile=True`) or is marked `xla_generation`.
+
+    XLA-compiling the generator costs about 2 s a model, a fifth of the
+    TensorFlow suite's time, and buys nothing at the tests' tiny sizes. The
+    default (XLA on) is checked by the tests marked `xla_generation` and by
+    every test that runs keras-dg in a child process. JAX keeps its default:
+    eager JAX compiles every op instead.
+    """
+    if (
+        keras.config.backend() != "tensorflow"
+        or request.node.get_closest_marker("xla_generation")
+    ):
+        return
+    from keras_dg.models.generation import GenerationMixin
+
+    make_predict_function = GenerationMixin.make_predict_function
+
+    def without_xla(self, force=False):
+        if self.predict_jit_compile is None:
+            self.predict_jit_compile = False
+            try:
+                return make_predict_function(self, force)
+            finally:
+                self.predict_jit_compile = None
+        return make_predict_function(self, force)
+
+    monkeypatch.setattr(
+        GenerationMixin, "make_predict_function", without_xla
+    )
+
+
 # Tests of code whose behaviour depends on the Keras backend: the specs and
 # data container, encodings, layers, the model with its train steps and
 # generation, workflows, mixed precision, and resuming (optimizer and RNG

@@ -76,6 +76,7 @@ def test_generate_compiles_one_chunk_shape(monkeypatch):
     assert model.generate(7, seed=0, batch_size=3).features.shape[0] == 7
 
 
+@pytest.mark.xla_generation
 @pytest.mark.parametrize(
     "setting, expected",
     [(None, keras.config.backend() in ("tensorflow", "jax")), (True, True),
@@ -99,6 +100,21 @@ def test_predict_jit_compile(monkeypatch, setting, expected):
         assert model.get_compile_config()["predict_jit_compile"] is setting
     with pytest.raises(ValueError, match="predict_jit_compile"):
         model.compile(predict_jit_compile="yes")
+
+
+@pytest.mark.xla_generation
+def test_generation_with_and_without_xla_agrees():
+    model = tiny_model(t=8, sample_len=2)
+    model.compile()
+    model.fit(tiny_dataset(n=8), batch_size=4, epochs=1, verbose=0)
+    default = model.generate(6, seed=4)
+    model.compile(predict_jit_compile=False)
+    plain = model.generate(6, seed=4)
+    for part in ("features", "attributes", "gen_flag"):
+        np.testing.assert_allclose(
+            getattr(default, part), getattr(plain, part), atol=1e-5,
+            err_msg=part,
+        )
 
 
 def test_predict_adds_the_decoded_series_generate_returns():

@@ -56,6 +56,14 @@ def tiny_model(t=8, sample_len=2, **kwargs):
     )
 
 
+def quick_fit(model, data, **kwargs):
+    """`model.fit(data)`: one quiet epoch of batches of 4 unless told."""
+    kwargs.setdefault("batch_size", 4)
+    kwargs.setdefault("epochs", 1)
+    kwargs.setdefault("verbose", 0)
+    return model.fit(data, **kwargs)
+
+
 def run_serialization_test(layer):
     """`from_config(get_config())` and Keras (de)serialization give an
     object of the same class and config; returns the `from_config` clone."""

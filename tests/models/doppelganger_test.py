@@ -7,6 +7,7 @@ from keras_dg import Output
 from tests.harness import ATTRIBUTE_OUTPUTS
 from tests.harness import FEATURE_OUTPUTS
 from tests.harness import run_model_saving_test
+from tests.harness import quick_fit
 from tests.harness import tiny_dataset
 from tests.harness import tiny_model
 
@@ -17,17 +18,10 @@ LOSS_NAMES = {
 }
 
 
-def _fit(model, data, **kwargs):
-    kwargs.setdefault("batch_size", 4)
-    kwargs.setdefault("epochs", 1)
-    kwargs.setdefault("verbose", 0)
-    return model.fit(data, **kwargs)
-
-
 def test_critic_steps_are_d_rounds_times_generator_steps():
     model = tiny_model(d_rounds=3, g_rounds=2)
     model.compile()
-    history = _fit(model, tiny_dataset(n=12), epochs=2)  # 3 batches/epoch
+    history = quick_fit(model, tiny_dataset(n=12), epochs=2)  # 3 batches/epoch
     assert int(model.d_optimizer.iterations) == 3 * 6
     assert int(model.attr_d_optimizer.iterations) == 3 * 6
     assert int(model.g_optimizer.iterations) == 2 * 6
@@ -40,7 +34,7 @@ def test_variable_length_training_and_generation():
     assert sorted(set(data.lengths)) != [8]
     model = tiny_model(num_packing=2)
     model.compile()
-    _fit(model, data, epochs=2)
+    quick_fit(model, data, epochs=2)
     synth = model.generate(64, seed=0)
     assert synth.features.shape == (64, 8, 4)
     assert synth.attributes.shape == (64, 4)
@@ -59,10 +53,10 @@ def test_keras_round_trip_generates_the_same_and_trains_on(tmp_path):
     model = tiny_model(num_packing=2, initial_state="variable")
     model.compile()
     data = tiny_dataset(n=8)
-    _fit(model, data)
+    quick_fit(model, data)
     loaded = run_model_saving_test(model, tmp_path, n=6, seed=1)
     assert int(loaded.d_optimizer.iterations) == int(model.d_optimizer.iterations)
-    _fit(loaded, data)
+    quick_fit(loaded, data)
     assert int(loaded.d_optimizer.iterations) == 4
 
 
@@ -71,7 +65,7 @@ def test_batch_norm_statistics_update_during_fit():
     model.compile()
     bn = model.attribute_generator.batch_norm_layers[0]
     before = np.array(bn.moving_mean)
-    _fit(model, tiny_dataset(n=8))
+    quick_fit(model, tiny_dataset(n=8))
     assert not np.allclose(before, np.asarray(bn.moving_mean))
 
 
@@ -88,7 +82,7 @@ def test_batch_norm_statistics_update_during_fit():
 def test_configurations_train(kwargs):
     model = tiny_model(**kwargs)
     model.compile()
-    history = _fit(model, tiny_dataset(n=8))
+    history = quick_fit(model, tiny_dataset(n=8))
     expected = LOSS_NAMES
     if not model.aux_disc:
         expected = {n for n in LOSS_NAMES if "attr" not in n}
@@ -104,7 +98,7 @@ def test_gradient_penalty_of_a_linear_critic():
     kernel = model.critic.score_layer.kernel
     w = np.random.default_rng(0).normal(size=kernel.shape).astype("float32")
     kernel.assign(w * 0.05)
-    history = _fit(model, tiny_dataset(n=4))
+    history = quick_fit(model, tiny_dataset(n=4))
     expected = (np.sqrt(np.sum((w * 0.05) ** 2) + 1e-8) - 1) ** 2
     np.testing.assert_allclose(history.history["d_loss_gp"][0], expected, rtol=1e-5)
     # Packing doubles the critic's input: 2 * (T * (F + 2) + A).
@@ -173,7 +167,7 @@ def test_shared_noise_trains_with_the_same_step_counts(d_rounds, g_rounds):
     model = tiny_model(shared_noise=True, d_rounds=d_rounds, g_rounds=g_rounds)
     model.compile()
     before = [np.array(v) for v in model.generator_trainable_variables]
-    history = _fit(model, tiny_dataset(n=8))
+    history = quick_fit(model, tiny_dataset(n=8))
     assert int(model.d_optimizer.iterations) == 2 * d_rounds
     assert int(model.g_optimizer.iterations) == 2 * g_rounds
     assert set(history.history) == LOSS_NAMES
@@ -212,6 +206,8 @@ def test_transformer_is_saved_with_the_model(tmp_path):
         tiny_model().generate_dataframe(2)
 
 
+# The child process generates with the default (XLA) too: the same bytes.
+@pytest.mark.xla_generation
 def test_a_fresh_process_loads_the_model_after_import_keras_dg(tmp_path):
     import subprocess
     import sys

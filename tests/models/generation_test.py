@@ -10,13 +10,6 @@ from tests.harness import tiny_dataset
 from tests.harness import tiny_model
 
 
-def _fit(model, data, **kwargs):
-    kwargs.setdefault("batch_size", 4)
-    kwargs.setdefault("epochs", 1)
-    kwargs.setdefault("verbose", 0)
-    return model.fit(data, **kwargs)
-
-
 def test_generation_is_reproducible_by_seed():
     model = tiny_model()
     a = model.generate(5, seed=3)

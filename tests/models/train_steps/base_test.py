@@ -6,35 +6,29 @@ import pytest
 import tensorflow as tf
 from keras import ops
 
+from tests.harness import quick_fit
 from tests.harness import tiny_dataset
 from tests.harness import tiny_model
-
-
-def _fit(model, data, **kwargs):
-    kwargs.setdefault("batch_size", 4)
-    kwargs.setdefault("epochs", 1)
-    kwargs.setdefault("verbose", 0)
-    return model.fit(data, **kwargs)
 
 
 def test_fit_accepts_every_input_kind():
     data = tiny_dataset(n=8)
     model = tiny_model()
     model.compile()
-    _fit(model, data)
-    _fit(model, data.as_dict())
-    _fit(model, (data.features, data.attributes, data.gen_flag))
+    quick_fit(model, data)
+    quick_fit(model, data.as_dict())
+    quick_fit(model, (data.features, data.attributes, data.gen_flag))
     full = tiny_dataset(n=8, min_length=8)
-    _fit(model, full.features, y=full.attributes)
+    quick_fit(model, full.features, y=full.attributes)
     pipeline = tf.data.Dataset.from_tensor_slices(data.as_dict()).batch(4)
-    _fit(model, pipeline, batch_size=None)
+    quick_fit(model, pipeline, batch_size=None)
     assert int(model.g_optimizer.iterations) == 5 * 2
 
 
 def test_last_partial_batch_is_trained_on():
     model = tiny_model()
     model.compile()
-    _fit(model, tiny_dataset(n=10), batch_size=4)
+    quick_fit(model, tiny_dataset(n=10), batch_size=4)
     assert int(model.g_optimizer.iterations) == 3
 
 

@@ -103,14 +103,8 @@ def test_without_aux_disc_and_self_norm():
     assert model.attr_d_optimizer is None
 
 
-# Eager JAX compiles every op on first use: about 20 s here.
-@pytest.mark.parametrize(
-    "shared_noise",
-    [
-        pytest.param(False, marks=[pytest.mark.slow] * (BACKEND == "jax")),
-        pytest.param(True, marks=[pytest.mark.slow] * (BACKEND == "jax")),
-    ],
-)
+# Eager JAX compiles every op on first use: about 20 s each there.
+@pytest.mark.parametrize("shared_noise", [False, True])
 def test_compiled_and_eager_training_agree(shared_noise):
     """The compiled step (a traced `tf.function`, a jitted JAX function with
     the state threaded through it) does what the eager step does."""

@@ -82,19 +82,7 @@ def compute_epsilon(
     return _setup(locals()).epsilon(steps=steps, epochs=epochs)
 
 
-def epsilon_after(
-    steps,
-    n_examples,
-    batch_size,
-    noise_multiplier,
-    delta=1e-5,
-    num_packing=1,
-    aux_disc=True,
-    accountant="rdp",
-    d_rounds=1,
-    composition="joint",
-    pld_discretization=1e-4,
-):
+def epsilon_after(steps, n_examples, batch_size, noise_multiplier, **options):
     """Epsilon after `steps` training steps (for callbacks and logs).
 
     Same accounting as `compute_epsilon(..., steps=steps)`.
@@ -104,15 +92,9 @@ def epsilon_after(
         n_examples: int. Number of real series in the training set.
         batch_size: int. Packed critic examples per step.
         noise_multiplier: float. Noise multiplier of each critic optimizer.
-        delta: float. Target delta. Defaults to `1e-5`.
-        num_packing: int. Real series per packed example. Defaults to `1`.
-        aux_disc: bool. Whether the auxiliary critic is trained too.
-            Defaults to `True`.
-        accountant: str. `"rdp"` or `"pld"`. Defaults to `"rdp"`.
-        d_rounds: int. Critic rounds per step on the same batch.
-            Defaults to `1`.
-        composition: str. `"joint"` or `"original"`. Defaults to `"joint"`.
-        pld_discretization: float. PLD discretization. Defaults to `1e-4`.
+        **options: `delta`, `num_packing`, `aux_disc`, `accountant`,
+            `d_rounds`, `composition` and `pld_discretization`, as for
+            `compute_epsilon` (the same defaults).
 
     Returns:
         A float.
@@ -122,7 +104,9 @@ def epsilon_after(
     >>> epsilon_after(0, 50_000, 100, 1.0)
     0.0
     """
-    return _setup(locals()).epsilon(steps=steps)
+    return DPSetup(
+        n_examples, batch_size, noise_multiplier, **options
+    ).epsilon(steps=steps)
 
 
 def noise_multiplier_for_epsilon(

@@ -10,6 +10,7 @@ import pytest
 from keras_dg.layers.packed_critic import PackedCritic
 from keras_dg.privacy import PrivacyBudgetCallback
 from keras_dg.privacy import compute_epsilon
+from tests.harness import run_model_saving_test
 from tests.harness import tiny_dataset
 from tests.harness import tiny_model
 
@@ -321,9 +322,7 @@ def test_budget_is_logged_stored_and_agrees_with_dp_accounting(tmp_path):
     }
     assert {k: privacy[k] for k in expected} == expected
 
-    path = str(tmp_path / "dp.keras")
-    model.save(path)
-    restored = keras.saving.load_model(path)
+    restored = run_model_saving_test(model, tmp_path)
     assert restored.privacy == model.privacy
     assert restored.dp_noise_multiplier == sigma
 

@@ -147,3 +147,14 @@ def check_path(value, name):
             f"`{name}` must be a non-empty path. Received: {name}={value!r}"
         )
     return os.fspath(value)
+
+
+def check_directory(value, name):
+    """A path as for `check_path` that is not an existing file (it may not
+    exist yet), as `str`."""
+    value = check_path(value, name)
+    if os.path.exists(value) and not os.path.isdir(value):
+        raise ValueError(
+            f"`{name}` must be a folder, but {value!r} is a file."
+        )
+    return value

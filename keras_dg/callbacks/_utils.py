@@ -2,13 +2,11 @@
 their arguments, and the epoch bookkeeping Keras passes to callbacks."""
 
 import math
-import os
 
 import keras
 import numpy as np
 
 from keras_dg.validation import check_int
-from keras_dg.validation import check_path
 
 
 def non_finite_logs(logs):
@@ -50,16 +48,6 @@ def is_last_epoch(callback, epoch):
     """Whether `epoch` (0-based) is the last one `fit` was asked for."""
     epochs = (callback.params or {}).get("epochs")
     return epochs is not None and epoch + 1 >= epochs
-
-
-def check_directory(directory, name):
-    """A non-empty path that is not a file, as `str`."""
-    directory = check_path(directory, name)
-    if os.path.exists(directory) and not os.path.isdir(directory):
-        raise ValueError(
-            f"`{name}` must be a directory, but {directory!r} is a file."
-        )
-    return directory
 
 
 def check_optional_positive_int(value, name):

@@ -8,13 +8,13 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from keras_dg.callbacks._utils import check_directory
 from keras_dg.callbacks._utils import check_optional_positive_int
 from keras_dg.callbacks._utils import is_last_epoch
 from keras_dg.callbacks._utils import non_finite_logs
 from keras_dg.dataset import TimeSeriesDataset
 from keras_dg.files import atomic_write
 from keras_dg.specs import output_slices
+from keras_dg.validation import check_directory
 from keras_dg.validation import check_positive_int
 from keras_dg.validation import check_seed
 

@@ -6,7 +6,6 @@ import os
 
 import keras
 
-from keras_dg.callbacks._utils import check_directory
 from keras_dg.callbacks._utils import check_optional_positive_int
 from keras_dg.callbacks.periodic_model_checkpoint import (
     PeriodicModelCheckpoint,
@@ -18,6 +17,7 @@ from keras_dg.files import BACKUP_DIR
 from keras_dg.files import CHECKPOINTS_DIR
 from keras_dg.files import LOGS_DIR
 from keras_dg.files import SAMPLES_DIR
+from keras_dg.validation import check_directory
 from keras_dg.validation import check_bool
 from keras_dg.validation import check_positive_int
 

@@ -8,12 +8,12 @@ import warnings
 import keras
 import numpy as np
 
-from keras_dg.callbacks._utils import check_directory
 from keras_dg.callbacks._utils import is_last_epoch
 from keras_dg.callbacks._utils import non_finite_logs
 from keras_dg.callbacks._utils import non_finite_variables
 from keras_dg.files import atomic_write
 from keras_dg.files import atomic_write_json
+from keras_dg.validation import check_directory
 from keras_dg.validation import check_bool
 from keras_dg.validation import check_positive_int
 

@@ -14,7 +14,7 @@ from keras_dg.evaluation._utils import continuous_feature_columns
 from keras_dg.evaluation.metrics import dumps
 from keras_dg.evaluation.metrics import evaluate
 from keras_dg.files import atomic_write_text
-from keras_dg.validation import check_path
+from keras_dg.validation import check_directory
 from keras_dg.validation import check_positive_int
 
 # What each summary number means, shown next to it in the report.
@@ -358,11 +358,7 @@ def write_report(
     ['acf.png', 'attributes.png', 'lengths.png', 'metrics.json',
      'midpoints.png', 'report.html', 'report.md', 'samples.png']
     """
-    out_dir = check_path(out_dir, "out_dir")
-    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
-        raise ValueError(
-            f"`out_dir` must be a folder, but {out_dir!r} is a file."
-        )
+    out_dir = check_directory(out_dir, "out_dir")
     n_sample_rows = check_positive_int(n_sample_rows, "n_sample_rows")
     if not isinstance(title, str):
         raise ValueError(f"`title` must be a string. Received: {title!r}")

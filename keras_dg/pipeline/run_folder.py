@@ -15,7 +15,7 @@ import shutil
 
 from keras_dg import files
 from keras_dg.validation import check_bool
-from keras_dg.validation import check_path
+from keras_dg.validation import check_directory
 from keras_dg.version import __version__
 
 # Everything a run writes into its folder (the callbacks' folders included).
@@ -79,13 +79,11 @@ def check_out_dir(out_dir, overwrite=False, resume=False):
     neither `overwrite` nor `resume` is set, or holds files named like the
     run's outputs that keras-dg did not write.
     """
-    out_dir = os.path.abspath(check_path(out_dir, "out_dir"))
+    out_dir = os.path.abspath(check_directory(out_dir, "out_dir"))
     overwrite = check_bool(overwrite, "overwrite")
     resume = check_bool(resume, "resume")
     if overwrite and resume:
         raise ValueError("Pass at most one of `overwrite` and `resume`.")
-    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
-        raise ValueError(f"`out_dir` '{out_dir}' is a file, not a folder.")
     manifest = read_manifest(out_dir) if os.path.isdir(out_dir) else None
     if manifest is None:
         _check_no_clashes(out_dir, resume)

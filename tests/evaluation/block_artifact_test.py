@@ -1,0 +1,59 @@
+import numpy as np
+import pytest
+
+from keras_dg.evaluation import block_artifact_score
+from tests.evaluation.helpers import make_dataset
+
+
+def _ar1(n, t, rng, phi=0.8):
+    x = np.zeros((n, t))
+    x[:, 0] = rng.normal(size=n)
+    for i in range(1, t):
+        x[:, i] = phi * x[:, i - 1] + rng.normal(size=n)
+    return 1 / (1 + np.exp(-0.5 * x))
+
+
+def _blocky(n, t, s, rng):
+    """Every block of s steps has the series' own shape, plus noise."""
+    shape = rng.random((n, 1, s))
+    blocks = np.tile(shape, (1, t // s, 1)).reshape(n, t)
+    return 0.7 * blocks + 0.3 * rng.random((n, t))
+
+
+def test_same_process_scores_near_zero_and_blocks_score_high():
+    rng = np.random.default_rng(0)
+    real = make_dataset(_ar1(300, 35, rng))
+    other = make_dataset(_ar1(300, 35, rng))
+    blocky = make_dataset(_blocky(300, 35, 7, rng))
+    assert abs(block_artifact_score(real, other, 7)["score"]) < 0.02
+    result = block_artifact_score(real, blocky, 7)
+    assert result["score"] > 0.3
+    assert result["lags"] == [7, 14, 21, 28]
+    assert result["per_feature"]["feature_0"] == result["score"]
+
+
+def test_periodicity_at_another_lag_does_not_count():
+    rng = np.random.default_rng(1)
+    real = make_dataset(_ar1(200, 35, rng))
+    blocky_at_5 = make_dataset(_blocky(200, 35, 5, rng))
+    assert block_artifact_score(real, blocky_at_5, 7)["score"] < 0.1
+    assert block_artifact_score(real, blocky_at_5, 5)["score"] > 0.3
+
+
+def test_is_real_minus_synthetic_antisymmetric():
+    rng = np.random.default_rng(2)
+    a = make_dataset(_ar1(100, 21, rng))
+    b = make_dataset(_blocky(100, 21, 7, rng))
+    forward = block_artifact_score(a, b, 7)["score"]
+    assert block_artifact_score(b, a, 7)["score"] == pytest.approx(-forward)
+
+
+def test_bad_arguments():
+    rng = np.random.default_rng(3)
+    data = make_dataset(_ar1(10, 14, rng))
+    with pytest.raises(ValueError, match="sample_len"):
+        block_artifact_score(data, data, 1)
+    with pytest.raises(ValueError, match="2 \\* sample_len \\+ 1 = 15"):
+        block_artifact_score(data, data, 7)
+    with pytest.raises(ValueError, match="sample_len"):
+        block_artifact_score(data, data, 2.5)

@@ -9,6 +9,7 @@ What is here:
 - the two benchmark shapes (`SHAPES`): the MBA shape (T=56, S=8, real FCC_MBA data) and the
   page-view shape (T=550, S=10, a deterministic stand-in for the Wikipedia web-traffic data);
 - data: `pageview_standin`, `load_fcc_mba`, `load_shape_data`, `save_arrays`,
+  `save_dataset` / `load_dataset` (any data with its schema, for `fidelity.py`),
   `attribute_codes`, `codes_to_one_hot`, `data_digest` (to check that both sides trained
   on identical arrays);
 - measuring inside a process: `Meter` (wall, CPU seconds, CPU fraction), `peak_rss_mib`,
@@ -308,6 +309,43 @@ def load_arrays(path):
             "attributes": np.asarray(npz["data_attribute"], dtype=np.float32),
             "gen_flag": np.asarray(npz["data_gen_flag"], dtype=np.float32),
         }
+
+
+# Schema keys a dataset npz (`save_dataset`) carries besides its arrays.
+SCHEMA_KEYS = ("max_sequence_len", "sample_len", "feature_names", "feature_normalizations",
+               "attribute_names", "attribute_dims", "self_norm", "aux_disc")
+
+
+def save_dataset(path, data):
+    """Writes any dataset for both sides: the arrays as `save_arrays` does, plus its
+    schema (`SCHEMA_KEYS` of `data`: T, S, names, normalisations, one-hot widths, and
+    whether self_norm / the auxiliary critic are on) as a JSON string `schema_json`,
+    readable without pickle by both numpy versions. Returns the data digest."""
+    missing = [k for k in SCHEMA_KEYS if k not in data]
+    if missing:
+        raise ValueError(f"`data` lacks the schema keys {missing}.")
+    save_arrays(path, data["features"], data["attributes"], data["gen_flag"])
+    schema = json.dumps({k: data[k] for k in SCHEMA_KEYS}, default=_json_default)
+    with np.load(path) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    np.savez(path, schema_json=np.array(schema), **arrays)
+    return data_digest(data)
+
+
+def load_dataset(path):
+    """Reads an npz written by `save_dataset`: the arrays and the schema keys, checked
+    (one-hot blocks, shapes), in the dict layout of `load_shape_data`."""
+    data = load_arrays(path)
+    with np.load(path) as npz:
+        if "schema_json" not in npz:
+            raise ValueError(f"`path`: {path!r} has no schema_json (write it with save_dataset).")
+        schema = json.loads(str(npz["schema_json"]))
+    _check_one_hot(data["attributes"], schema["attribute_dims"], path)
+    expected = (schema["max_sequence_len"], len(schema["feature_names"]))
+    if data["features"].shape[1:] != expected:
+        raise ValueError(f"`path`: features of shape {data['features'].shape}, "
+                         f"expected [N, {expected[0]}, {expected[1]}].")
+    return {**data, **schema}
 
 
 def attribute_codes(attributes, dims):

@@ -23,12 +23,17 @@ draw per batch as the original), `--steps-per-execution`, `--jit` (XLA),
 `--threads`/`--interop-threads` (TensorFlow thread pools; 1 and 2 is the
 README's recommended CPU setting for training), `--output-margin`
 (`DoppelGANger(output_margin=...)`; 0 is the original's plain sigmoid),
-`--predict-jit off` (generation without XLA).
+`--predict-jit off` (generation without XLA), `--arrays NPZ` (train on any
+data written by `common.save_dataset`, e.g. by `fidelity.py`, instead of a
+`--shape`; its schema also sets `aux_disc` and `self_norm`),
+`--model-config JSON` (DoppelGANger arguments that override all of the above,
+e.g. `'{"ema_decay": null, "sample_len": 7}'`).
 """
 
 import argparse
 import importlib
 import importlib.metadata
+import json
 import os
 import sys
 
@@ -40,7 +45,11 @@ import common  # noqa: E402
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--shape", required=True, choices=sorted(common.SHAPES))
+    parser.add_argument("--shape", default=None, choices=sorted(common.SHAPES))
+    parser.add_argument("--arrays", default=None,
+                        help="Train on this npz (common.save_dataset) instead of a --shape.")
+    parser.add_argument("--model-config", default=None,
+                        help="JSON object of DoppelGANger arguments (override the defaults).")
     parser.add_argument("--data", default=None, help="FCC_MBA folder (mba shape).")
     parser.add_argument("--n", type=int, default=None, help="Number of training series.")
     parser.add_argument("--epochs", type=int, default=1)
@@ -65,6 +74,15 @@ def parse_args(argv=None):
     parser.add_argument("--output-margin", type=float, default=None,
                         help="DoppelGANger(output_margin=...); default: keras-dg's.")
     args = parser.parse_args(argv)
+    if (args.shape is None) == (args.arrays is None):
+        parser.error("give exactly one of --shape and --arrays")
+    if args.model_config is not None:
+        try:
+            args.model_config = json.loads(args.model_config)
+        except json.JSONDecodeError as e:
+            parser.error(f"--model-config is not JSON: {e}")
+        if not isinstance(args.model_config, dict):
+            parser.error("--model-config must be a JSON object")
     if args.task == "fidelity" and not args.seconds:
         parser.error("--task fidelity needs --seconds")
     if args.gen_repeats < 1:
@@ -81,16 +99,20 @@ def build_model(data, args):
         for normalization in data["feature_normalizations"]
     ]
     attribute_outputs = [Output("DISCRETE", k) for k in data["attribute_dims"]]
+    config = {
+        "sample_len": data["sample_len"],
+        "aux_disc": data.get("aux_disc", True),
+        "self_norm": data.get("self_norm", True),
+        "shared_noise": not args.fresh_noise,
+        "seed": args.seed,
+        **({} if args.output_margin is None else {"output_margin": args.output_margin}),
+        **(args.model_config or {}),
+    }
     model = keras_dg.DoppelGANger(
         feature_outputs,
         attribute_outputs,
         max_sequence_len=data["max_sequence_len"],
-        sample_len=data["sample_len"],
-        aux_disc=True,
-        self_norm=True,
-        shared_noise=not args.fresh_noise,
-        seed=args.seed,
-        **({} if args.output_margin is None else {"output_margin": args.output_margin}),
+        **config,
     )
     # None: keras-dg's default (XLA on JAX, where it pays; off elsewhere).
     model.compile(
@@ -143,7 +165,10 @@ def main(argv=None):
     rss_after_import = common.current_rss_mib()
 
     keras.utils.set_random_seed(args.seed)
-    data = common.load_shape_data(args.shape, n=args.n, data=args.data, seed=args.seed)
+    if args.arrays:
+        data = common.load_dataset(args.arrays)
+    else:
+        data = common.load_shape_data(args.shape, n=args.n, data=args.data, seed=args.seed)
     n = data["features"].shape[0]
     model = build_model(data, args)
     arrays = {k: data[k] for k in ("features", "attributes", "gen_flag")}
@@ -153,7 +178,8 @@ def main(argv=None):
         "impl": "keras-dg (keras %s, %s %s)" % (keras.__version__, backend, backend_version),
         "backend": backend,
         "task": args.task,
-        "shape": args.shape,
+        "shape": args.shape or "arrays",
+        "model_config": args.model_config,
         "n": n,
         "T": data["max_sequence_len"],
         "sample_len": data["sample_len"],

@@ -26,7 +26,10 @@ Tasks:
   generates one warm-up chunk (timed apart), then times the generation of `--n-generate`
   series (default `--n`) through the public `generate_numpy`, in chunks of `--gen-batch`,
   `--gen-repeats` times (5), and reports the median.
-- `fidelity`: trains on the FCC_MBA train split (all of it unless `--n`) for `--seconds`
+- `fidelity`: trains on the FCC_MBA train split (all of it unless `--n`), or on the
+  arrays of `--arrays NPZ` (any data written by `common.save_dataset`, as
+  `fidelity.py` does; its schema sets T, S, the one-hot widths, and whether example
+  scaling and the attribute critic are on), for `--seconds`
   of wall-clock (checked after every batch), then generates `--n-generate` series (default:
   the training size) and writes them to `--out` as an npz in the original format
   (`data_feature` [N, T, F] in the data's encoded range, `data_attribute` one-hot,
@@ -88,7 +91,13 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description="Benchmark gretel-synthetics' DGAN (the peer) on the keras-dg shapes.",
     )
-    parser.add_argument("--shape", required=True, choices=sorted(common.SHAPES))
+    parser.add_argument("--shape", default=None, choices=sorted(common.SHAPES))
+    parser.add_argument(
+        "--arrays",
+        default=None,
+        help="Train on this npz (common.save_dataset: arrays and schema) instead of a "
+        "--shape; its schema also sets example scaling (self_norm) and the attribute critic.",
+    )
     parser.add_argument(
         "--data",
         default=None,
@@ -124,6 +133,8 @@ def _validate(parser, args):
     def fail(message):
         parser.error(message)  # exits with status 2 and the usage line
 
+    if (args.shape is None) == (args.arrays is None):
+        fail("give exactly one of --shape and --arrays.")
     if args.shape == "mba" and args.data is None:
         fail("--data is required for --shape mba (the FCC_MBA folder).")
     if args.shape == "pageview" and args.data is None and args.n is None:
@@ -135,8 +146,9 @@ def _validate(parser, args):
     if args.task == "train" and args.epochs < 1:
         fail(f"--epochs must be >= 1 for --task train, received {args.epochs}.")
     if args.task == "fidelity":
-        if args.shape != "mba":
-            fail("--task fidelity needs --shape mba (real data with a held-out test split).")
+        if args.shape != "mba" and args.arrays is None:
+            fail("--task fidelity needs --shape mba or --arrays (real data with a held-out "
+                 "test split).")
         if args.seconds is None or not args.seconds > 0:
             fail(f"--seconds must be > 0 for --task fidelity, received {args.seconds}.")
         if args.out is None:
@@ -171,10 +183,10 @@ def build_model(data, args):
         attribute_num_units=100,
         feature_num_layers=1,
         feature_num_units=100,
-        use_attribute_discriminator=True,
+        use_attribute_discriminator=bool(data.get("aux_disc", True)),
         normalization=norms[feature_norms[0]],
         apply_feature_scaling=False,  # the data is already in [0, 1] / [-1, 1]
-        apply_example_scaling=True,  # the original's self_norm
+        apply_example_scaling=bool(data.get("self_norm", True)),  # the original's self_norm
         gradient_penalty_coef=10.0,
         attribute_gradient_penalty_coef=10.0,
         attribute_loss_coef=1.0,
@@ -197,7 +209,7 @@ def build_model(data, args):
             name=name,
             normalization=norms[norm],
             apply_feature_scaling=False,
-            apply_example_scaling=True,
+            apply_example_scaling=bool(data.get("self_norm", True)),
             global_min=low[norm],
             global_max=1.0,
         )
@@ -334,7 +346,10 @@ def main(argv=None):
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)
 
-    data = common.load_shape_data(args.shape, n=args.n, data=args.data, seed=args.seed)
+    if args.arrays:
+        data = common.load_dataset(args.arrays)
+    else:
+        data = common.load_shape_data(args.shape, n=args.n, data=args.data, seed=args.seed)
     n = data["features"].shape[0]
     model = build_model(data, args)
     # torch.optim imports torch._dynamo lazily when the first optimizer is built (about 1 s
@@ -344,7 +359,7 @@ def main(argv=None):
         "side": "peer",
         "impl": "gretel-synthetics DGAN (torch)",
         "task": args.task,
-        "shape": args.shape,
+        "shape": args.shape or "arrays",
         "n": n,
         "T": data["max_sequence_len"],
         "sample_len": data["sample_len"],

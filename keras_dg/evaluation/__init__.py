@@ -1,9 +1,13 @@
 """Fidelity evaluation of synthetic time series (the paper's §5 metrics).
 
-`evaluate(real, synthetic, train=None, seed=0, metrics=None)` computes every
-metric into one JSON-able dict, `write_report` adds plots and a Markdown +
-HTML page, and `FidelityCallback` logs chosen metrics during `fit`. The
-individual metric functions are exported too.
+`evaluate(real, synthetic, train=None, seed=0, metrics=None,
+sample_len=None, floor=True)` computes every metric into one JSON-able
+dict, with the floor (real training vs. real data in the synthetic's place,
+the best any generator can do) when `train` is given; `write_report` adds
+plots and a Markdown + HTML page (in the table's names and units with a
+`TableTransformer`), `format_summary` prints the summary beside its floor,
+and `FidelityCallback` logs chosen metrics during `fit`. The individual
+metric functions are exported too.
 """
 
 from keras_dg.evaluation.autocorrelation import autocorrelation
@@ -31,4 +35,5 @@ from keras_dg.evaluation.metrics import GROUPS
 from keras_dg.evaluation.metrics import SCALAR_METRICS
 from keras_dg.evaluation.metrics import evaluate
 from keras_dg.evaluation.metrics import unavailable_metrics
+from keras_dg.evaluation.report import format_summary
 from keras_dg.evaluation.report import write_report

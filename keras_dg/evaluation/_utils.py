@@ -3,6 +3,8 @@
 Columns are named after their `Output` spec's position: the continuous
 feature output `i` is `feature_i` (or `feature_i_c` for column `c` of a
 multi-column output), and attribute output `i` is `attribute_i`.
+`transformer_columns` maps these names to a `TableTransformer`'s columns
+(their names, category labels and units) for the report.
 """
 
 import math
@@ -83,6 +85,60 @@ def discrete_attribute_blocks(dataset):
         )
         if output.is_discrete
     ]
+
+
+def transformer_columns(transformer, dataset):
+    """`{column name: column spec}` of a `TableTransformer` for `dataset`.
+
+    The names are this module's (`feature_i`, `feature_i_c`,
+    `attribute_i`); the specs are the transformer's dicts (`name`, `kind`,
+    `categories` or `min`/`max`/`normalization`/`log1p`), which
+    `keras_dg.data.columns.decode_column` turns into real units.
+
+    Raises:
+        ValueError: `transformer` is not a `TableTransformer` or its specs
+            do not match the dataset's.
+    """
+    from keras_dg.data.table_transformer import TableTransformer
+
+    if not isinstance(transformer, TableTransformer):
+        raise ValueError(
+            "`transformer` must be a keras_dg.data.TableTransformer or None. "
+            f"Received: transformer of type {type(transformer).__name__}."
+        )
+    for role in ("feature_outputs", "attribute_outputs"):
+        if getattr(transformer, role) != getattr(dataset, role):
+            raise ValueError(
+                f"`transformer` does not match the data: its {role} are "
+                f"{getattr(transformer, role)}, the data's "
+                f"{getattr(dataset, role)}."
+            )
+    columns = {}
+    for prefix, outputs, specs in (
+        ("feature", dataset.feature_outputs, transformer.features),
+        ("attribute", dataset.attribute_outputs, transformer.attributes),
+    ):
+        # The transformer has one spec per discrete output and one per
+        # column of a continuous output, in order (`specs_to_outputs`).
+        specs = iter(specs)
+        for i, output in enumerate(outputs):
+            if output.is_discrete or output.dim == 1:
+                columns[f"{prefix}_{i}"] = next(specs)
+            else:
+                for c in range(output.dim):
+                    columns[f"{prefix}_{i}_{c}"] = next(specs)
+    return columns
+
+
+def display_name(columns, key):
+    """The table's name of column `key` in `columns` (`transformer_columns`
+    or `None`), else `key`; pairs "a~b" become "name_a ~ name_b"."""
+    if "~" in key:
+        parts = key.split("~")
+        return " ~ ".join(display_name(columns, part) for part in parts)
+    if columns and key in columns:
+        return str(columns[key]["name"])
+    return key
 
 
 def continuous_attribute_columns(dataset):

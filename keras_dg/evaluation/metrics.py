@@ -122,7 +122,9 @@ _GROUPS = {
     ),
     "midpoints": (
         lambda r, s, t, seed, S: midpoint_distance(r, s),
-        lambda r, s, t, S: None if _n_continuous(r) else "no continuous feature",
+        lambda r, s, t, S: (
+            None if _n_continuous(r) else "no continuous feature"
+        ),
     ),
     "cross_correlation": (
         lambda r, s, t, seed, S: cross_correlation_distance(r, s),

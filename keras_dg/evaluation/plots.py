@@ -3,16 +3,25 @@
 Figures are drawn with matplotlib's object-oriented API on an Agg canvas,
 so nothing here touches `pyplot` or the global backend (safe in notebooks
 and on headless machines). Real data is drawn in blue, synthetic in orange.
+
+Every plot takes an optional `columns` dict (`{column name: column spec}`
+from `_utils.transformer_columns`): with it, panels and legends use the
+table's column names and category labels instead of `feature_i` /
+`attribute_i` / indices, and the sample series and continuous attributes
+are drawn decoded, in the table's units. Other plots stay in the encoded
+space the metrics are computed in.
 """
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from keras_dg.data.columns import decode_column
 from keras_dg.evaluation._utils import category_indices
 from keras_dg.evaluation._utils import continuous_attribute_columns
 from keras_dg.evaluation._utils import continuous_feature_columns
 from keras_dg.evaluation._utils import discrete_attribute_blocks
+from keras_dg.evaluation._utils import display_name
 from keras_dg.evaluation.distributions import midpoints
 from keras_dg.files import atomic_write
 
@@ -34,18 +43,27 @@ def _figure(n_panels, n_columns=3, panel_size=(4.2, 3.0)):
     return figure, axes[:n_panels]
 
 
+def _decode(columns, key, values):
+    """`values` of a continuous column in the table's units, if known."""
+    spec = columns.get(key) if columns else None
+    if spec is None or spec["kind"] != "continuous":
+        return values
+    return decode_column(spec, np.asarray(values)[..., None])
+
+
 def _save(figure, path):
     with atomic_write(path) as tmp:
         figure.savefig(tmp, dpi=100)
     return path
 
 
-def plot_autocorrelation(acf_result, path):
+def plot_autocorrelation(acf_result, path, columns=None):
     """ACF curves, real vs synthetic, one panel per continuous feature.
 
     Args:
         acf_result: the dict returned by `autocorrelation_mse`.
         path: where to write the PNG.
+        columns: dict or `None`. Column specs for names (module docstring).
     """
     names = list(acf_result["real"])
     figure, axes = _figure(len(names), n_columns=2, panel_size=(6.0, 3.2))
@@ -57,7 +75,7 @@ def plot_autocorrelation(acf_result, path):
         axis.plot(lags, synthetic, color=SYNTHETIC_COLOR, label="synthetic")
         axis.axhline(0.0, color="0.7", linewidth=0.8)
         mse = acf_result["per_feature"][name]
-        axis.set_title(f"{name}: ACF (MSE {mse:.2e})")
+        axis.set_title(f"{display_name(columns, name)}: ACF (MSE {mse:.2e})")
         axis.set_xlabel("lag")
         axis.set_ylabel("autocorrelation")
         axis.set_ylim(-1.05, 1.05)
@@ -65,11 +83,10 @@ def plot_autocorrelation(acf_result, path):
     return _save(figure, path)
 
 
-def plot_attributes(real, synthetic, path):
+def plot_attributes(real, synthetic, path, columns=None):
     """Category frequencies (discrete) and histograms (continuous)."""
     blocks = discrete_attribute_blocks(real)
-    columns = continuous_attribute_columns(real)
-    n_panels = len(blocks) + len(columns)
+    n_panels = len(blocks) + len(continuous_attribute_columns(real))
     figure, axes = _figure(n_panels, n_columns=2, panel_size=(6.0, 3.2))
     for axis, (name, start, end) in zip(axes, blocks):
         width = end - start
@@ -84,20 +101,31 @@ def plot_attributes(real, synthetic, path):
                  label="real")
         axis.bar(positions + 0.2, synthetic_freq, 0.4, color=SYNTHETIC_COLOR,
                  label="synthetic")
-        axis.set_title(f"{name} ({width} categories)")
+        axis.set_title(f"{display_name(columns, name)} ({width} categories)")
         axis.set_xlabel("category")
         axis.set_ylabel("frequency")
         if width <= 20:
-            axis.set_xticks(positions)
+            spec = (columns or {}).get(name)
+            labels = None if spec is None else [
+                str(label) for label in spec["categories"]
+            ]
+            axis.set_xticks(positions, labels)
+            if labels and sum(map(len, labels)) > 30:
+                axis.tick_params(axis="x", labelrotation=45)
         axis.legend(loc="best")
-    for axis, (name, column) in zip(axes[len(blocks):], columns):
-        values = [real.attributes[:, column], synthetic.attributes[:, column]]
+    for axis, (name, column) in zip(
+        axes[len(blocks):], continuous_attribute_columns(real)
+    ):
+        values = [
+            _decode(columns, name, real.attributes[:, column]),
+            _decode(columns, name, synthetic.attributes[:, column]),
+        ]
         bins = np.histogram_bin_edges(np.concatenate(values), bins=30)
         axis.hist(values[0], bins, density=True, alpha=0.6,
                   color=REAL_COLOR, label="real")
         axis.hist(values[1], bins, density=True, alpha=0.6,
                   color=SYNTHETIC_COLOR, label="synthetic")
-        axis.set_title(name)
+        axis.set_title(display_name(columns, name))
         axis.set_ylabel("density")
         axis.legend(loc="upper right")
     return _save(figure, path)
@@ -119,7 +147,7 @@ def plot_lengths(real, synthetic, path):
     return _save(figure, path)
 
 
-def plot_midpoints(real, synthetic, path):
+def plot_midpoints(real, synthetic, path, columns=None):
     """Histograms of per-series (max + min) / 2, per continuous feature."""
     real_mid, synthetic_mid = midpoints(real), midpoints(synthetic)
     names = list(real_mid)
@@ -131,69 +159,110 @@ def plot_midpoints(real, synthetic, path):
                   label="real")
         axis.hist(values[1], bins, density=True, alpha=0.6,
                   color=SYNTHETIC_COLOR, label="synthetic")
-        axis.set_title(f"{name}: per-series (max + min) / 2")
+        axis.set_title(
+            f"{display_name(columns, name)}: per-series (max + min) / 2"
+        )
         axis.set_ylabel("density")
         axis.legend(loc="upper right")
     return _save(figure, path)
 
 
-def _plot_series(axis, dataset, index, color, title):
+def _plot_series(axis, dataset, index, color, title, keys, columns):
+    """Series `index`'s `keys` columns over its active steps."""
     length = int(dataset.lengths[index])
     steps = np.arange(length)
-    columns = continuous_feature_columns(dataset)
     styles = ["-", "--", ":", "-."]
     # Dots make short series (down to one step) visible.
     marker = "o" if dataset.max_sequence_len <= 64 else None
-    for k, (name, column) in enumerate(columns):
-        axis.plot(steps, dataset.features[index, :length, column],
-                  color=color, linestyle=styles[k % len(styles)],
-                  linewidth=1.2, marker=marker, markersize=2.5, label=name)
+    for k, (name, column) in enumerate(keys):
+        values = _decode(
+            columns, name, dataset.features[index, :length, column]
+        )
+        axis.plot(steps, values, color=color,
+                  linestyle=styles[k % len(styles)], linewidth=1.2,
+                  marker=marker, markersize=2.5,
+                  label=display_name(columns, name))
     axis.set_xlim(-0.5, dataset.max_sequence_len - 0.5)
     axis.set_title(title, fontsize=9)
-    if len(columns) > 1:
+    if len(keys) > 1:
         axis.legend(loc="upper right", fontsize=7)
 
 
-def plot_samples(real, synthetic, path, n_rows=4, seed=0):
-    """A grid of random series: real on the left, synthetic on the right."""
-    if not continuous_feature_columns(real):
+def plot_samples(
+    real, synthetic, path, n_rows=4, seed=0, columns=None, max_features=4
+):
+    """A grid of random series: real on the left, synthetic on the right.
+
+    Encoded series show every continuous feature in one panel (they share
+    the encoded range). With `columns`, the series are decoded to the
+    table's units, so each feature gets its own row of panels (real and
+    synthetic on one y scale); the first `max_features` continuous
+    features are shown.
+    """
+    keys = continuous_feature_columns(real)
+    if not keys:
         raise ValueError(
             "Sample plots need a continuous feature; feature_outputs are "
             f"{real.feature_outputs}."
         )
     rng = np.random.default_rng(seed)
-    n_rows = min(n_rows, len(real), len(synthetic))
-    real_pick = np.sort(rng.choice(len(real), n_rows, replace=False))
-    synthetic_pick = np.sort(rng.choice(len(synthetic), n_rows, replace=False))
-    figure = Figure(figsize=(11.0, 2.2 * n_rows), layout="constrained")
+    n_series = min(n_rows, len(real), len(synthetic))
+    real_pick = np.sort(rng.choice(len(real), n_series, replace=False))
+    synthetic_pick = np.sort(
+        rng.choice(len(synthetic), n_series, replace=False)
+    )
+    # (real index, synthetic index, columns drawn, label) for each row.
+    if columns:
+        shown = keys[:max_features]
+        rows = [
+            (i, j, [key], f"{display_name(columns, key[0])}, ")
+            for i, j in zip(real_pick, synthetic_pick)
+            for key in shown
+        ]
+    else:
+        shown = keys
+        rows = [(i, j, keys, "") for i, j in zip(real_pick, synthetic_pick)]
+    height = 1.8 if columns else 2.2
+    figure = Figure(figsize=(11.0, height * len(rows)), layout="constrained")
     FigureCanvasAgg(figure)
-    axes = figure.subplots(n_rows, 2, squeeze=False, sharey=True)
-    for row in range(n_rows):
-        i, j = real_pick[row], synthetic_pick[row]
+    axes = figure.subplots(
+        len(rows), 2, squeeze=False, sharey="row" if columns else True
+    )
+    for row, (i, j, drawn, label) in enumerate(rows):
         _plot_series(axes[row, 0], real, i, REAL_COLOR,
-                     f"real #{i} (length {real.lengths[i]})")
+                     f"{label}real #{i} (length {real.lengths[i]})",
+                     drawn, columns)
         _plot_series(axes[row, 1], synthetic, j, SYNTHETIC_COLOR,
-                     f"synthetic #{j} (length {synthetic.lengths[j]})")
+                     f"{label}synthetic #{j} (length {synthetic.lengths[j]})",
+                     drawn, columns)
     axes[-1, 0].set_xlabel("step")
     axes[-1, 1].set_xlabel("step")
-    figure.suptitle("Sample series: real (left) and synthetic (right)")
+    title = "Sample series: real (left) and synthetic (right)"
+    if columns:
+        title += ", in the table's units"
+        if len(shown) < len(keys):
+            title += f" (first {len(shown)} of {len(keys)} features)"
+    figure.suptitle(title)
     return _save(figure, path)
 
 
-def plot_closest_pairs(synthetic, train, closest_pairs, path):
-    """Each listed synthetic series over its nearest training series."""
+def plot_closest_pairs(synthetic, train, closest_pairs, path, columns=None):
+    """Each listed synthetic series over its nearest training series.
+
+    Drawn in the encoded space the distances are measured in.
+    """
     n_rows = len(closest_pairs)
     figure = Figure(figsize=(8.0, 2.0 * n_rows), layout="constrained")
     FigureCanvasAgg(figure)
     axes = figure.subplots(n_rows, 1, squeeze=False)[:, 0]
-    columns = continuous_feature_columns(synthetic)
+    keys = continuous_feature_columns(synthetic)
     t = synthetic.max_sequence_len
     styles = ["-", "--", ":", "-."]
     for axis, pair in zip(axes, closest_pairs):
         s, r = pair["synthetic_index"], pair["train_index"]
-        for k, (name, column) in enumerate(columns):
+        for k, (name, column) in enumerate(keys):
             style = styles[k % len(styles)]
-            suffix = f" {name}" if len(columns) > 1 else ""
+            suffix = f" {display_name(columns, name)}" if len(keys) > 1 else ""
             axis.plot(np.arange(t), train.features[r, :, column],
                       color=REAL_COLOR, linewidth=2.5, alpha=0.5,
                       linestyle=style, label=f"train #{r}{suffix}")

@@ -3,6 +3,15 @@
 The page is built once as a list of blocks (headings, paragraphs, tables,
 images) and rendered to both `report.md` and `report.html`, with images
 linked by relative path so the folder can be moved or zipped as a whole.
+
+With the real training data (`train`), the summary shows each metric's
+floor (real training vs. real held-out data, the best any generator can
+do) and the synthetic value as a multiple of it; `format_summary` prints
+the same table as text lines (the `keras-dg evaluate` command uses it).
+With the `TableTransformer` that encoded the data, the report speaks in
+the table's terms: column names and category labels instead of
+`feature_0` / `attribute_0` / indices, and sample series in real units.
+The metrics themselves are always computed in the encoded space.
 """
 
 import datetime
@@ -10,7 +19,11 @@ import html
 import os
 
 from keras_dg.evaluation import plots
+from keras_dg.evaluation._utils import check_dataset
 from keras_dg.evaluation._utils import continuous_feature_columns
+from keras_dg.evaluation._utils import display_name
+from keras_dg.evaluation._utils import to_float
+from keras_dg.evaluation._utils import transformer_columns
 from keras_dg.evaluation.metrics import dumps
 from keras_dg.evaluation.metrics import evaluate
 from keras_dg.files import atomic_write_text
@@ -20,6 +33,9 @@ from keras_dg.validation import check_positive_int
 # What each summary number means, shown next to it in the report.
 _MEANINGS = {
     "acf_mse": "MSE of the ACF curves (lower is better)",
+    "block_artifact_score": "ACF excess at lags k*sample_len over the "
+    "neighbouring lags, synthetic minus real (0 is best; |x| <= 0.02 is "
+    "the target)",
     "attribute_jsd": "mean Jensen-Shannon divergence per attribute, bits "
     "(0 = same, 1 = disjoint)",
     "joint_attribute_jsd": "JS divergence of the joint of all discrete "
@@ -37,11 +53,18 @@ _MEANINGS = {
     "tstr_r2_spearman": "rank agreement of the regressors (1 is best)",
     "discriminative_score": "|accuracy - 0.5| of a real-vs-synthetic "
     "classifier (0 is best)",
+    "shape_discriminative_score": "the same on per-series standardised "
+    "features: shape only, not level or scale (0 is best)",
     "memorization_median_ratio": "median NN distance to train: synthetic / "
     "held-out real (well below 1 suggests copying)",
     "membership_inference_success": "distance-threshold attack success "
     "(0.5 = no leak)",
 }
+
+
+# Signed differences whose best value is 0: a ratio to the floor is
+# meaningless for them.
+_NO_RATIO = ("block_artifact_score",)
 
 
 def _fmt(value):
@@ -50,6 +73,80 @@ def _fmt(value):
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
+
+
+def floor_ratio(name, value, floor):
+    """`value / floor` of summary metric `name`, or `None` where undefined.
+
+    Defined for a value >= 0 over a floor > 0 (1.0 where both are 0), and
+    not for signed differences such as the block-artifact score. Lower is
+    better for most metrics; for the TSTR scores (higher is better) a
+    ratio below 1 is the gap to training on real data.
+    """
+    value, floor = to_float(value), to_float(floor)
+    if name in _NO_RATIO or value is None or floor is None or value < 0:
+        return None
+    if floor == 0:
+        return 1.0 if value == 0 else None
+    return value / floor if floor > 0 else None
+
+
+def _ratio_text(ratio):
+    return "n/a" if ratio is None else f"{ratio:.3g}x"
+
+
+def _check_summary(summary, name):
+    if not isinstance(summary, dict) or not all(
+        isinstance(value, (int, float)) or value is None
+        for value in summary.values()
+    ):
+        raise ValueError(
+            f"`{name}` must be a dict of metric name -> number or None, as "
+            f"in `evaluate(...)['summary']`. Received: {name}={summary!r}"
+        )
+    return summary
+
+
+def format_summary(summary, floor=None):
+    """The summary metrics as aligned text lines, with the floor if known.
+
+    Args:
+        summary: dict. `evaluate(...)["summary"]`.
+        floor: dict or `None`. `evaluate(...)["floor"]` (present when the
+            real training data was given); adds the columns `floor` and
+            `xfloor` (synthetic / floor). Defaults to `None`.
+
+    Returns:
+        list of str: a header line, then one line per metric (`n/a` where
+        a value is undefined or the metric has no floor).
+
+    Example:
+
+    >>> for line in format_summary({"acf_mse": 0.02, "length_w1": 0.0},
+    ...                            floor={"acf_mse": 0.005, "length_w1": 0.0}):
+    ...     print(line)
+    metric                           synthetic       floor    xfloor
+    acf_mse                               0.02       0.005        4x
+    length_w1                                0           0        1x
+    """
+    summary = _check_summary(summary, "summary")
+    if floor is not None:
+        floor = _check_summary(floor, "floor")
+    width = max([30] + [len(name) for name in summary]) + 1
+    header = f"{'metric':<{width}} {'synthetic':>10}"
+    if floor is not None:
+        header += f" {'floor':>11} {'xfloor':>9}"
+    lines = [header]
+    for name, value in summary.items():
+        line = f"{name:<{width}} {_fmt(to_float(value)):>10}"
+        if floor is not None:
+            below = floor.get(name)
+            line += (
+                f" {_fmt(to_float(below)):>11} "
+                f"{_ratio_text(floor_ratio(name, value, below)):>9}"
+            )
+        lines.append(line)
+    return lines
 
 
 class _Page:
@@ -138,10 +235,52 @@ def _tstr_table(result):
     ]
 
 
-def _build_page(metrics, real, synthetic, train, images, title):
+def _named(columns, items):
+    """`[[display name, value...]]` rows from `(key, value)` items."""
+    return [[display_name(columns, key), value] for key, value in items]
+
+
+def _summary_section(page, metrics):
+    """The headline numbers, beside their floor when there is one."""
+    page.heading("Summary")
+    floor = metrics.get("floor")
+    if floor is None:
+        page.table(
+            ["metric", "value", "meaning"],
+            [
+                [name, value, _MEANINGS.get(name, "")]
+                for name, value in metrics["summary"].items()
+            ],
+        )
+        return
+    page.text(
+        f"The floor: the same metrics with {metrics['n_series']['floor']} "
+        "real training series in the synthetic data's place (real vs. "
+        "real, the best any generator can do). x floor = synthetic / "
+        "floor: near 1 is as good as real data; for the TSTR scores "
+        "(higher is better) below 1 is the gap to training on real data."
+    )
+    page.table(
+        ["metric", "synthetic", "floor (real vs real)", "x floor",
+         "meaning"],
+        [
+            [name, value, floor.get(name),
+             _ratio_text(floor_ratio(name, value, floor.get(name))),
+             _MEANINGS.get(name, "")]
+            for name, value in metrics["summary"].items()
+        ],
+    )
+
+
+def _build_page(metrics, real, synthetic, train, images, title, columns):
     page = _Page()
     page.heading(title, 1)
     n = metrics["n_series"]
+    units = (
+        "Names and category labels are the table's; the sample series are "
+        "drawn in its units. "
+        if columns else ""
+    )
     page.text(
         f"Generated {datetime.date.today().isoformat()}. Series: real "
         f"(held-out reference) {n['real']}, synthetic {n['synthetic']}, "
@@ -149,16 +288,10 @@ def _build_page(metrics, real, synthetic, train, images, title):
         f"max_sequence_len {real.max_sequence_len}; "
         f"{len(real.feature_outputs)} feature and "
         f"{len(real.attribute_outputs)} attribute outputs. All metrics are "
-        "computed in the encoded space; all numbers are in metrics.json."
+        f"computed in the encoded space. {units}All numbers are in "
+        "metrics.json."
     )
-    page.heading("Summary")
-    page.table(
-        ["metric", "value", "meaning"],
-        [
-            [name, value, _MEANINGS.get(name, "")]
-            for name, value in metrics["summary"].items()
-        ],
-    )
+    _summary_section(page, metrics)
     if "samples" in images:
         page.heading("Sample series")
         page.image(images["samples"], "sample series, real vs synthetic")
@@ -171,10 +304,29 @@ def _build_page(metrics, real, synthetic, train, images, title):
         page.image(images.get("autocorrelation"), "ACF curves")
         page.table(
             ["feature", "ACF MSE"],
-            list(metrics["autocorrelation"]["per_feature"].items()),
+            _named(columns, metrics["autocorrelation"]["per_feature"].items()),
         )
-    _distribution_sections(page, metrics, images)
-    _downstream_sections(page, metrics)
+    if "block_artifact" in metrics:
+        result = metrics["block_artifact"]
+        page.heading("Block artifacts")
+        page.text(
+            "The ACF's excess at lags "
+            f"{', '.join(map(str, result['lags']))} (multiples of "
+            "sample_len) over the mean of the two neighbouring lags: a "
+            "generator that repeats one shape in every block of sample_len "
+            "steps peaks there. Score = synthetic excess - real excess "
+            "(0 is best)."
+        )
+        page.table(
+            ["feature", "real excess", "synthetic excess", "score"],
+            [
+                [display_name(columns, key), result["real"][key],
+                 result["synthetic"][key], score]
+                for key, score in result["per_feature"].items()
+            ],
+        )
+    _distribution_sections(page, metrics, images, columns)
+    _downstream_sections(page, metrics, columns)
     _memorization_section(page, metrics, images)
     if metrics["skipped"]:
         page.heading("Skipped")
@@ -192,7 +344,7 @@ def _figure_section(page, metrics, images, key, heading, caption):
     return metrics.get(key) or None
 
 
-def _distribution_sections(page, metrics, images):
+def _distribution_sections(page, metrics, images, columns):
     """Attributes, lengths, midpoints, cross- and conditional correlations."""
     result = _figure_section(
         page, metrics, images, "attributes", "Attributes",
@@ -201,10 +353,11 @@ def _distribution_sections(page, metrics, images):
     if result:
         page.table(
             ["attribute", "JS divergence (bits)"],
-            list(result["js_divergence"].items()),
+            _named(columns, result["js_divergence"].items()),
         )
         page.table(
-            ["attribute", "Wasserstein-1"], list(result["wasserstein"].items())
+            ["attribute", "Wasserstein-1"],
+            _named(columns, result["wasserstein"].items()),
         )
     result = _figure_section(
         page, metrics, images, "lengths", "Series lengths", "length histogram"
@@ -221,13 +374,14 @@ def _distribution_sections(page, metrics, images):
     )
     if result:
         page.table(
-            ["feature", "Wasserstein-1"], list(result["per_feature"].items())
+            ["feature", "Wasserstein-1"],
+            _named(columns, result["per_feature"].items()),
         )
     if "cross_correlation" in metrics:
         page.heading("Cross-measurement correlation")
         page.table(
             ["feature pair", "Wasserstein-1 of per-series Pearson r"],
-            list(metrics["cross_correlation"]["per_pair"].items()),
+            _named(columns, metrics["cross_correlation"]["per_pair"].items()),
         )
     if "conditional" in metrics:
         result = metrics["conditional"]
@@ -240,16 +394,28 @@ def _distribution_sections(page, metrics, images):
             ["attribute", "feature", "mean Wasserstein-1", "categories",
              "missing in synthetic"],
             [
-                [attribute, feature, value["mean"],
+                [display_name(columns, attribute),
+                 display_name(columns, feature), value["mean"],
                  len(value["per_category"]),
-                 len(result["missing"][attribute])]
+                 _category_list(columns, attribute,
+                                result["missing"][attribute])]
                 for attribute, by_feature in result["per_attribute"].items()
                 for feature, value in by_feature.items()
             ],
         )
 
 
-def _downstream_sections(page, metrics):
+def _category_list(columns, attribute, indices):
+    """The missing categories: their count, or their labels if known."""
+    spec = (columns or {}).get(attribute)
+    if spec is None or not indices:
+        return len(indices)
+    labels = [str(spec["categories"][int(i)]) for i in indices]
+    shown = ", ".join(labels[:5])
+    return shown + (f" (+{len(labels) - 5} more)" if len(labels) > 5 else "")
+
+
+def _downstream_sections(page, metrics, columns):
     """TSTR classification and regression, and the discriminative score."""
     for key, label in (
         ("tstr_classification", "accuracy"),
@@ -259,7 +425,8 @@ def _downstream_sections(page, metrics):
             continue
         result = metrics[key]
         task = (
-            f"classify {result['target']}" if "target" in result
+            f"classify {display_name(columns, result['target'])}"
+            if "target" in result
             else f"predict the last {result['horizon']} steps"
         )
         page.heading(f"Downstream: {task} (TSTR)")
@@ -277,10 +444,20 @@ def _downstream_sections(page, metrics):
     if "discriminative" in metrics:
         result = metrics["discriminative"]
         page.heading("Discriminative score")
+        page.text(
+            "A random forest tells real from synthetic series; the shape "
+            "score sees only each series' continuous features standardised "
+            "per series (mean 0, sd 1), so level and scale do not count."
+        )
+        rows = [["raw series", result["score"], result["accuracy"],
+                 result["n_train"], result["n_test"]]]
+        shape = result.get("shape")
+        if shape:
+            rows.append(["shape only", shape["score"], shape["accuracy"],
+                         shape["n_train"], shape["n_test"]])
         page.table(
-            ["score |acc - 0.5|", "accuracy", "train", "test"],
-            [[result["score"], result["accuracy"], result["n_train"],
-              result["n_test"]]],
+            ["inputs", "score |acc - 0.5|", "accuracy", "train", "test"],
+            rows,
         )
 
 
@@ -321,13 +498,20 @@ def write_report(
     metrics=None,
     n_sample_rows=4,
     title="keras-dg fidelity report",
+    transformer=None,
+    sample_len=None,
+    floor=True,
 ):
     """Evaluates `synthetic` against `real` and writes a report folder.
 
     Writes `metrics.json` (the dict `evaluate` returns), PNG plots (ACF
     curves, attribute distributions, length and midpoint histograms, sample
     series real beside synthetic, closest memorization pairs) and a
-    `report.md` and `report.html` that show them.
+    `report.md` and `report.html` that show them. With `train`, the
+    summary table shows each metric's floor (real training vs. real data)
+    and the synthetic value as a multiple of it; with `transformer`, the
+    page uses the table's column names and category labels and draws the
+    sample series in its units.
 
     Args:
         real: `TimeSeriesDataset`. Held-out real series.
@@ -335,11 +519,22 @@ def write_report(
         out_dir: str or path-like. Folder to write into (created if
             missing; existing report files are overwritten).
         train: `TimeSeriesDataset` or `None`. The generator's training data
-            (enables memorization). Defaults to `None`.
+            (enables memorization and the floor). Defaults to `None`.
         seed: int. Defaults to 0.
         metrics: list of metric names or `None` for all; see `evaluate`.
-        n_sample_rows: int. Rows in the sample-series grid. Defaults to 4.
+        n_sample_rows: int. Sample series drawn per side (each is one row
+            of the grid, or one row per feature with a transformer).
+            Defaults to 4.
         title: str. The page title. Defaults to "keras-dg fidelity report".
+        transformer: `keras_dg.data.TableTransformer` or `None`. The
+            transformer that encoded `real` (its specs must match); gives
+            the report the table's names, labels and units. Defaults to
+            `None`.
+        sample_len: int or `None`. The generator's steps per LSTM cell;
+            enables the block-artifact score (see `evaluate`). Defaults to
+            `None`.
+        floor: bool. Whether to compute the floor when `train` is given
+            (see `evaluate`). Defaults to `True`.
 
     Returns:
         The metrics dict, as `evaluate` returns it.
@@ -362,7 +557,14 @@ def write_report(
     n_sample_rows = check_positive_int(n_sample_rows, "n_sample_rows")
     if not isinstance(title, str):
         raise ValueError(f"`title` must be a string. Received: {title!r}")
-    result = evaluate(real, synthetic, train=train, seed=seed, metrics=metrics)
+    columns = None
+    if transformer is not None:
+        check_dataset(real, "real")
+        columns = transformer_columns(transformer, real)
+    result = evaluate(
+        real, synthetic, train=train, seed=seed, metrics=metrics,
+        sample_len=sample_len, floor=floor,
+    )
     os.makedirs(out_dir, exist_ok=True)
     atomic_write_text(
         os.path.join(out_dir, "metrics.json"), dumps(result) + "\n"
@@ -377,21 +579,24 @@ def write_report(
     has_continuous = bool(continuous_feature_columns(real))
     if has_continuous:
         draw("samples", "samples.png", plots.plot_samples, real, synthetic,
-             n_rows=n_sample_rows, seed=seed)
+             n_rows=n_sample_rows, seed=seed, columns=columns)
         draw("midpoints", "midpoints.png", plots.plot_midpoints, real,
-             synthetic)
+             synthetic, columns=columns)
     if "autocorrelation" in result:
         draw("autocorrelation", "acf.png", plots.plot_autocorrelation,
-             result["autocorrelation"])
+             result["autocorrelation"], columns=columns)
     if real.attribute_outputs:
         draw("attributes", "attributes.png", plots.plot_attributes, real,
-             synthetic)
+             synthetic, columns=columns)
     draw("lengths", "lengths.png", plots.plot_lengths, real, synthetic)
     if "memorization" in result and has_continuous:
         draw("closest_pairs", "closest_pairs.png", plots.plot_closest_pairs,
-             synthetic, train, result["memorization"]["closest_pairs"])
+             synthetic, train, result["memorization"]["closest_pairs"],
+             columns=columns)
 
-    page = _build_page(result, real, synthetic, train, images, title)
+    page = _build_page(
+        result, real, synthetic, train, images, title, columns
+    )
     atomic_write_text(os.path.join(out_dir, "report.md"), page.markdown())
     atomic_write_text(os.path.join(out_dir, "report.html"), page.html(title))
     return result

@@ -1,4 +1,9 @@
-"""`keras-dg evaluate`: the paper's fidelity metrics and a report."""
+"""`keras-dg evaluate`: the paper's fidelity metrics and a report.
+
+Prints the summary metrics through `keras_dg.evaluation.format_summary`:
+with `--train` (the real training data) each beside its floor (real
+training vs. real data, the best any generator can do) and the ratio.
+"""
 
 import os
 
@@ -25,8 +30,10 @@ def add_arguments(parser):
     )
     parser.add_argument(
         "--train", metavar="PATH",
-        help="the generator's training data (enables the memorization "
-             "check), same forms as --real",
+        help="the generator's training data, same forms as --real: "
+             "enables the memorization check and the floor (every metric "
+             "of the real training data against --real, printed and "
+             "reported beside the synthetic data's)",
     )
     parser.add_argument(
         "--out", "-o", required=True, metavar="DIR",
@@ -46,6 +53,16 @@ def add_arguments(parser):
         "--metrics", type=flags.names, default=None, metavar="NAMES",
         help="comma-separated metrics (default: all that apply)",
     )
+    parser.add_argument(
+        "--sample-len", "--sample_len", dest="sample_len",
+        type=flags.positive_int, default=None, metavar="S",
+        help="the generator's sample_len: adds the block-artifact score "
+             "(ACF peaks at multiples of S)",
+    )
+    parser.add_argument(
+        "--no-floor", dest="floor", action="store_false",
+        help="with --train, skip the floor (halves the evaluation time)",
+    )
     flags.add_seed_flag(
         parser, "seed of the randomized metrics (default: 0)"
     )
@@ -53,6 +70,7 @@ def add_arguments(parser):
 
 def run(args):
     from keras_dg.data.readers import load_any
+    from keras_dg.evaluation import format_summary
     from keras_dg.evaluation import write_report
 
     real = load_any(args.real, args.real_split, "--real")
@@ -67,10 +85,9 @@ def run(args):
         raise ValueError(f"--out '{out}' is a file; expected a folder.")
     result = write_report(
         real, synthetic, out, train=train, seed=args.seed,
-        metrics=args.metrics,
+        metrics=args.metrics, sample_len=args.sample_len, floor=args.floor,
     )
     print(f"Report: {os.path.join(out, 'report.html')}")
-    for name, value in result.get("summary", {}).items():
-        if value is not None:
-            print(f"  {name:<30} {value:.4g}")
+    for line in format_summary(result["summary"], result.get("floor")):
+        print(f"  {line}")
     return 0

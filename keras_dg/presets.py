@@ -11,7 +11,8 @@ hyperparameter names (`example_training/config.py`) and the paper's values
   (`sample_len`, `aux_disc`, `self_norm`, ...).
 - `training`: `epochs`, `batch_size` and the original's checkpoint and
   visualisation options (`epoch_checkpoint_freq`, `extra_checkpoint_freq`,
-  `vis_freq`, `vis_num_sample`; see `keras_dg.callbacks.training_callbacks`).
+  `vis_freq`, `vis_num_sample`; see `keras_dg.callbacks.training_callbacks`);
+  a run may add a wall-clock `time_budget` (`TRAINING_KEYS`).
 - `sweep`: the values the paper swept for a hyperparameter (`sample_len`);
   `config` holds the one used by default.
 - `quick`: overrides of `config` and `training` (and hints for the size of
@@ -39,6 +40,8 @@ from keras_dg.models.config import DEFAULTS
 
 # The configuration every dataset of the paper shares (ALGORITHM §5), under
 # the original names, with the model's defaults (`keras_dg.models.config`).
+# Options the paper does not have (`ema_decay`, `output_margin`, ...) are
+# not listed: presets get the model's defaults for them.
 # `batch_size` is a `fit` argument; it lives in `TRAINING_DEFAULTS`.
 GLOBAL_CONFIG = {
     name: DEFAULTS[name]
@@ -181,6 +184,9 @@ TRAINING_KEYS = (
     "extra_checkpoint_freq",
     "vis_freq",
     "vis_num_sample",
+    # A wall-clock budget (seconds or "10m"); replaces `epochs` unless both
+    # are given (`keras_dg.callbacks.TimeBudget`). No preset sets one.
+    "time_budget",
 )
 
 

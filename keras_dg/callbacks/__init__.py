@@ -1,5 +1,6 @@
 """Callbacks for long training runs: resumable checkpoints, permanent
-snapshots, sample pictures, and a NaN stop that says what diverged.
+snapshots, sample pictures, a NaN stop that says what diverged, and a
+wall-clock budget (`TimeBudget`).
 
 `training_callbacks(out_dir, ...)` builds the set that maps the original
 code's options (`epoch_checkpoint_freq`, `extra_checkpoint_freq`,
@@ -11,5 +12,8 @@ from keras_dg.callbacks.periodic_model_checkpoint import (
 )
 from keras_dg.callbacks.sample_visualizer import SampleVisualizer
 from keras_dg.callbacks.terminate_on_nan_loss import TerminateOnNaNLoss
+from keras_dg.callbacks.time_budget import UNLIMITED_EPOCHS
+from keras_dg.callbacks.time_budget import TimeBudget
+from keras_dg.callbacks.time_budget import parse_duration
 from keras_dg.callbacks.training_callbacks import training_callbacks
 from keras_dg.callbacks.training_checkpoint import TrainingCheckpoint

@@ -14,6 +14,7 @@
 
 import argparse
 import json
+import sys
 
 from keras_dg import presets as presets_lib
 from keras_dg.models.config import DEFAULTS
@@ -76,6 +77,26 @@ def fraction(text):
     )
 
 
+def duration(text):
+    """Seconds, or a duration such as 90s, 10m, 1h, 1h30m."""
+    from keras_dg.callbacks.time_budget import parse_duration
+
+    try:
+        return parse_duration(text, "value")
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected seconds or a duration such as 90s, 10m, 1h, got "
+            f"{text!r}"
+        ) from None
+
+
+def optional_fraction(text):
+    """A number in [0, 1), or none/off for None."""
+    if str(text).strip().lower() in ("none", "off", "null"):
+        return None
+    return fraction(text)
+
+
 def assignment(text):
     """NAME=VALUE, the value parsed as JSON when it is JSON (else a str)."""
     name, sep, value = str(text).partition("=")
@@ -132,11 +153,18 @@ _HYPERPARAMETER_HELP = {
     "attr_disc_num_units": "auxiliary critic units per layer",
     "attribute_latent_dim": "attribute noise width",
     "feature_latent_dim": "per-step feature noise width",
+    "ema_decay": "decay of the generators' weight average that generation "
+                 "uses, in [0, 1); none: the raw weights, as the paper",
 }
 # `sample_len` has no default: it depends on the series length.
 _TYPES = {bool: boolean, int: int, float: float, str: str}
+# Hyperparameters that also take None, with their flag type.
+_OPTIONAL_TYPES = {"ema_decay": optional_fraction}
 HYPERPARAMETERS = {
-    name: (_TYPES[type(DEFAULTS.get(name, 0))], text)
+    name: (
+        _OPTIONAL_TYPES.get(name) or _TYPES[type(DEFAULTS.get(name, 0))],
+        text,
+    )
     for name, text in _HYPERPARAMETER_HELP.items()
 }
 
@@ -160,7 +188,9 @@ TRAINING_FLAGS = {
     ),
 }
 
-_METAVARS = {int: "N", float: "X", boolean: "BOOL", str: "NAME"}
+_METAVARS = {
+    int: "N", float: "X", boolean: "BOOL", str: "NAME", optional_fraction: "X",
+}
 
 
 def _paper_default(name):
@@ -178,8 +208,9 @@ def _flag_names(name):
     return flags
 
 
-def add_hyperparameter_flags(parser):
-    """The model's hyperparameters, --set, and the training options."""
+def add_hyperparameter_flags(parser, budget=False):
+    """The model's hyperparameters, --set, and the training options (with
+    `budget`, also --budget)."""
     group = parser.add_argument_group(
         "model hyperparameters (the original names; default: the preset's "
         "value, see `keras-dg presets`)"
@@ -204,6 +235,8 @@ def add_hyperparameter_flags(parser):
             *_flag_names(name), dest=f"tr_{name}", type=kind, default=None,
             metavar="N", help=text,
         )
+    if budget:
+        add_budget_flag(train)
 
 
 def model_kwargs(args):
@@ -223,24 +256,49 @@ def model_kwargs(args):
 
 
 def training_options(args):
-    """The training flags given, by their preset names."""
-    return {
+    """The training flags given (and --budget where the command has it),
+    by their preset names."""
+    options = {
         name: getattr(args, f"tr_{name}")
         for name in TRAINING_FLAGS
         if getattr(args, f"tr_{name}") is not None
     }
+    if getattr(args, "tr_time_budget", None) is not None:
+        options["time_budget"] = args.tr_time_budget
+    return options
 
 
 # === Single flags ===
 
 VERBOSE_HELP = (
-    "1: Keras progress bars (default), 2: one line per epoch, 0: quiet"
+    "1: Keras progress bars, 2: one line per epoch, 0: quiet (default: 1 "
+    "on a terminal, 2 when the output goes to a file or a pipe)"
 )
+
+
+def default_verbose():
+    """1 (progress bars) when stdout is a terminal, else 2 (one line per
+    epoch): the `--verbose` default (`pipeline.run`'s `verbose="auto"`)."""
+    try:
+        return 1 if sys.stdout.isatty() else 2
+    except (AttributeError, ValueError):  # replaced or closed stdout
+        return 2
 
 
 def add_verbose_flag(group, help=VERBOSE_HELP):
     group.add_argument(
-        "--verbose", type=int, choices=(0, 1, 2), default=1, help=help
+        "--verbose", type=int, choices=(0, 1, 2), default=default_verbose(),
+        help=help,
+    )
+
+
+def add_budget_flag(group):
+    group.add_argument(
+        "--budget", dest="tr_time_budget", type=duration, default=None,
+        metavar="DURATION",
+        help="wall-clock training budget, e.g. 600, 90s, 10m, 1h: training "
+             "stops when it is spent, in place of the preset's epoch count "
+             "(with --epochs too, whichever ends first)",
     )
 
 

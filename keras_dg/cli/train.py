@@ -30,7 +30,7 @@ TABLE_FLAG_NAMES = {
 
 def add_arguments(parser):
     flags.add_data_flags(parser)
-    flags.add_hyperparameter_flags(parser)
+    flags.add_hyperparameter_flags(parser, budget=True)
     flags.add_run_flags(parser)
 
 

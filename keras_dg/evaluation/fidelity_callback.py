@@ -11,6 +11,8 @@ from keras_dg.evaluation.metrics import SCALAR_METRICS
 from keras_dg.evaluation.metrics import check_metric_names
 from keras_dg.evaluation.metrics import evaluate
 from keras_dg.evaluation.metrics import unavailable_metrics
+from keras_dg.validation import check_bool
+from keras_dg.validation import check_one_of
 from keras_dg.validation import check_positive_int
 from keras_dg.validation import check_seed
 
@@ -57,6 +59,21 @@ class FidelityCallback(keras.callbacks.Callback):
         prefix: str. Prepended to every log key. Defaults to `"val_"`.
         train: `TimeSeriesDataset` or `None`. The training series, for the
             memorization metrics and TSTR. Defaults to `None`.
+        restore_best_weights: bool. Model selection: after every
+            evaluation, keep a copy of all the model's weights (generators
+            with their weight average, critics) when `monitor` improved, and
+            restore the best copy at the end of training (the optimizers'
+            state is not restored). If the last epoch was not evaluated,
+            it is evaluated at the end of training first, so the final
+            weights compete too. `DoppelGANger.fit(...,
+            validation_data=heldout)` adds such a callback. Defaults to
+            False.
+        monitor: str or `None`. The metric that selects the weights (one of
+            `metrics`). Defaults to `None` (the first of `metrics`).
+        mode: `"auto"`, `"min"` or `"max"`. Whether lower or higher values
+            of `monitor` are better; `"auto"` takes higher for the TSTR
+            scores (`tstr_*`) and lower for the others. Defaults to
+            `"auto"`.
 
     Example:
 
@@ -67,6 +84,16 @@ class FidelityCallback(keras.callbacks.Callback):
         "val_acf_mse", mode="min", patience=20)
     model.fit(train_set.as_dict(), epochs=200, callbacks=[callback, stop])
     model.history.history["val_acf_mse"]
+    ```
+
+    Model selection (keep the epoch with the best held-out ACF):
+
+    ```python
+    select = keras_dg.evaluation.FidelityCallback(
+        test_set, every_n_epochs=5, metrics=["acf_mse"],
+        restore_best_weights=True)
+    model.fit(train_set, epochs=200, callbacks=[select])
+    select.best_epoch, select.best
     ```
 
     Reference:
@@ -83,6 +110,9 @@ class FidelityCallback(keras.callbacks.Callback):
         seed=0,
         prefix="val_",
         train=None,
+        restore_best_weights=False,
+        monitor=None,
+        mode="auto",
     ):
         super().__init__()
         check_dataset(real, "real")
@@ -114,9 +144,35 @@ class FidelityCallback(keras.callbacks.Callback):
                 f"`prefix` must be a string. Received: prefix={prefix!r}"
             )
         self.prefix = prefix
+        self.restore_best_weights = check_bool(
+            restore_best_weights, "restore_best_weights"
+        )
+        self.monitor = check_one_of(
+            metrics[0] if monitor is None else monitor, "monitor", metrics
+        )
+        mode = check_one_of(mode, "mode", ["auto", "min", "max"])
+        if mode == "auto":
+            mode = "max" if self.monitor.startswith("tstr_") else "min"
+        self.mode = mode
         self.latest = None
+        self._reset_selection()
+
+    def _reset_selection(self):
+        self.best = None
+        self.best_epoch = None
+        self.best_weights = None
+        self._last_epoch = None
+        self._evaluated_epoch = None
+
+    def _improved(self, value):
+        if value is None or not math.isfinite(value):
+            return False
+        if self.best is None:
+            return True
+        return value < self.best if self.mode == "min" else value > self.best
 
     def on_train_begin(self, logs=None):
+        self._reset_selection()
         if not callable(getattr(self.model, "generate", None)):
             raise ValueError(
                 "FidelityCallback needs a model with a `generate(n, seed=...)` "
@@ -125,8 +181,22 @@ class FidelityCallback(keras.callbacks.Callback):
             )
 
     def on_epoch_end(self, epoch, logs=None):
+        self._last_epoch = epoch
         if (epoch + 1) % self.every_n_epochs != 0:
             return
+        self._evaluate(epoch, logs)
+
+    def on_train_end(self, logs=None):
+        if not self.restore_best_weights or self._last_epoch is None:
+            return
+        if self._evaluated_epoch != self._last_epoch:
+            self._evaluate(self._last_epoch, None)
+        if self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
+
+    def _evaluate(self, epoch, logs):
+        """Generates, evaluates, logs, and keeps the weights if best."""
+        self._evaluated_epoch = epoch
         synthetic = self.model.generate(self.n_samples, seed=self.seed)
         if not isinstance(synthetic, TimeSeriesDataset):
             raise ValueError(
@@ -140,8 +210,15 @@ class FidelityCallback(keras.callbacks.Callback):
             seed=self.seed,
             metrics=self.metrics,
         )
+        summary = self.latest["summary"]
+        if self.restore_best_weights:
+            value = summary.get(self.monitor)
+            if self._improved(value):
+                self.best = float(value)
+                self.best_epoch = epoch
+                self.best_weights = self.model.get_weights()
         if logs is None:
             return
         for name in self.metrics:
-            value = self.latest["summary"].get(name)
+            value = summary.get(name)
             logs[self.prefix + name] = math.nan if value is None else value

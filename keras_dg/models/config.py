@@ -70,6 +70,10 @@ TRAINING = {
     "fix_feature_network": (
         False, "Retraining mode: only the attribute generator trains."
     ),
+    "ema_decay": (
+        0.999, "Decay of the generators' weight average that `generate` "
+        "uses; None: the raw weights (the original)."
+    ),
 }
 PRIVACY = {
     "dp_noise_multiplier": (None, "DP-SGD noise of the critics; None: no DP."),
@@ -136,9 +140,11 @@ def check_hyperparameters(values):
     ):
         for name in names:
             values[name] = check(values[name], name)
-    values["beta1"] = check_float(
-        values["beta1"], "beta1", minimum=0, maximum=1, exclusive_maximum=True
-    )
+    for name in ("beta1", "ema_decay"):
+        values[name] = check_float(
+            values[name], name, minimum=0, maximum=1, exclusive_maximum=True,
+            allow_none=name == "ema_decay",
+        )
     check_one_of(values["initial_state"], "initial_state", INITIAL_STATES)
     values["dp_noise_multiplier"] = check_non_negative_float(
         values["dp_noise_multiplier"], "dp_noise_multiplier", allow_none=True

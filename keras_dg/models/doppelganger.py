@@ -107,6 +107,19 @@ class DoppelGANger(GenerationMixin, TrainStepMixin, keras.Model):
             features and min/max, real and fake alike. Usually set through
             `keras_dg.workflows.retrain_attribute_generator`. Defaults to
             False.
+        ema_decay: float in [0, 1) or None. Keep an exponential moving
+            average of the generators' weights (the attribute, min/max and
+            feature generators, BatchNorm statistics included), updated
+            after every generator update: `average = d * average + (1 - d)
+            * weights`, with the decay warm-started as `d = min(ema_decay,
+            k / (k + 10))` at the k-th update, so the first update copies
+            the weights and a short run averages its recent steps rather
+            than the initialization. `generate` uses the average
+            (`generate(..., use_ema=False)` the raw weights); it is saved in
+            the `.keras` file (`ema_variables`, `ema_updates`). A file saved
+            without it loads with the raw weights as the average. None
+            generates from the raw weights, as the original. Defaults to
+            0.999.
         dp_noise_multiplier: float or None. With a value, the critics train
             with DP-SGD (per-example clipping and Gaussian noise; the
             generator is post-processing), TensorFlow backend only. An
@@ -186,6 +199,7 @@ class DoppelGANger(GenerationMixin, TrainStepMixin, keras.Model):
         attribute_latent_dim=DEFAULTS["attribute_latent_dim"],
         feature_latent_dim=DEFAULTS["feature_latent_dim"],
         fix_feature_network=DEFAULTS["fix_feature_network"],
+        ema_decay=DEFAULTS["ema_decay"],
         dp_noise_multiplier=DEFAULTS["dp_noise_multiplier"],
         dp_l2_norm_clip=DEFAULTS["dp_l2_norm_clip"],
         privacy=DEFAULTS["privacy"],
@@ -306,7 +320,57 @@ class DoppelGANger(GenerationMixin, TrainStepMixin, keras.Model):
         )
         if self.attribute_critic is not None:
             self.attribute_critic.build((None, self.attribute_dim))
+        self._build_ema()
         self.built = True
+
+    def _build_ema(self):
+        """The generators' weight average (`ema_decay`): one non-trainable
+        copy per variable of `ema_sources` and the update count."""
+        self.ema_variables = []
+        self.ema_updates = None
+        if self.ema_decay is None:
+            return
+        # Every replica computes the same values: keep the first's.
+        self.ema_variables = [
+            self.add_weight(
+                shape=variable.shape,
+                initializer="zeros",
+                dtype=variable.dtype,
+                trainable=False,
+                autocast=False,
+                aggregation="only_first_replica",
+                name="ema_" + _relative_path(variable, self),
+            )
+            for variable in self.ema_sources
+        ]
+        # 0 until the first update: `generate` then uses the raw weights.
+        self.ema_updates = self.add_weight(
+            shape=(), initializer="zeros", dtype="float32", trainable=False,
+            autocast=False, aggregation="only_first_replica",
+            name="ema_updates",
+        )
+
+    @property
+    def ema_sources(self):
+        """The variables `ema_variables` average: every float variable of
+        the generators (weights and BatchNorm statistics; not the seed
+        states), in the order of `ema_variables`."""
+        generators = [self.attribute_generator, self.addi_generator,
+                      self.feature_generator]
+        return [
+            variable
+            for layer in generators if layer is not None
+            for variable in layer.variables
+            if "float" in str(variable.dtype)
+        ]
+
+    def load_own_variables(self, store):
+        # A file saved before `ema_decay` existed (or with it None) holds no
+        # average: keep `ema_updates` at 0, so that `generate` uses the
+        # loaded raw weights and the next update copies them.
+        if self.ema_variables and not list(store.keys()):
+            return
+        super().load_own_variables(store)
 
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):
         # Built in __init__ and compile. Keras's own step would reduce a data
@@ -575,6 +639,14 @@ def _check_outputs(feature_outputs, attribute_outputs):
                     f"`{name}[{i}]` has is_gen_flag=True; the model adds "
                     "the generation flag itself. Pass is_gen_flag=False."
                 )
+
+
+def _relative_path(variable, model):
+    """`variable`'s path below `model`, with `_` for `/` (a variable name)."""
+    path = variable.path
+    if path.startswith(model.name + "/"):
+        path = path[len(model.name) + 1:]
+    return path.replace("/", "_")
 
 
 def _tracker_names(aux_disc):

@@ -11,6 +11,7 @@ attribute generator (`_sample_attributes_given`).
 """
 
 import concurrent.futures
+import contextlib
 import threading
 
 import keras
@@ -25,11 +26,14 @@ from keras_dg.preprocessing.per_sample_normalization import (
     renormalize_per_sample,
 )
 from keras_dg.specs import output_slices
+from keras_dg.validation import check_bool
 from keras_dg.validation import check_int
 from keras_dg.validation import check_positive_float
 from keras_dg.validation import check_positive_int
 from keras_dg.validation import check_seed
 
+# Held while `generate` swaps the weight average in (`_generation_weights`).
+_WEIGHTS_LOCK = threading.RLock()
 # The decoded outputs `generate` keeps from each predict call.
 _OUTPUT_KEYS = ("decoded_features", "decoded_attributes", "gen_flag")
 
@@ -47,6 +51,7 @@ class GenerationMixin:
         fixed_attributes=None,
         tolerance=0.05,
         max_draws=1_000_000,
+        use_ema=True,
     ):
         """Samples synthetic series.
 
@@ -77,6 +82,11 @@ class GenerationMixin:
                 in encoded units. Defaults to 0.05.
             max_draws: int. Give up (with an error that reports the
                 acceptance rate) after this many attribute draws.
+            use_ema: bool. Generate from the generators' weight average
+                (the model's `ema_decay`) once it has been updated; False
+                uses the raw weights. Without an average (`ema_decay=None`,
+                or before the first training step) both are the same.
+                Defaults to True.
 
         Returns:
             A `TimeSeriesDataset` in the encoded space: continuous features in
@@ -85,6 +95,7 @@ class GenerationMixin:
             `lengths` from the generation flag.
         """
         batch_size = check_positive_int(batch_size, "batch_size")
+        use_ema = check_bool(use_ema, "use_ema")
         if attributes is not None and fixed_attributes is not None:
             raise ValueError(
                 "Pass either `attributes` (all of them) or `fixed_attributes`"
@@ -97,6 +108,43 @@ class GenerationMixin:
         entropy = np.random.SeedSequence(
             check_seed(seed, allow_none=True)
         ).entropy
+        with self._generation_weights(use_ema):
+            return self._generate(
+                n, attributes, fixed_attributes, tolerance, max_draws,
+                batch_size, entropy,
+            )
+
+    @contextlib.contextmanager
+    def _generation_weights(self, use_ema):
+        """Within the block, the generators hold the weight average (with
+        `use_ema` and an updated average); the raw weights are put back
+        after it. One generation at a time swaps (a lock), so concurrent
+        `generate` calls see consistent weights; do not train meanwhile."""
+        with _WEIGHTS_LOCK:
+            if not (use_ema and self.has_ema_weights()):
+                yield
+                return
+            sources = self.ema_sources
+            raw = [np.array(ops.convert_to_numpy(v)) for v in sources]
+            for variable, average in zip(sources, self.ema_variables):
+                variable.assign(average)
+            try:
+                yield
+            finally:
+                for variable, value in zip(sources, raw):
+                    variable.assign(value)
+
+    def has_ema_weights(self):
+        """Whether the model holds a weight average that `generate` uses:
+        `ema_decay` is set and the average was updated at least once."""
+        return self.ema_decay is not None and (
+            float(ops.convert_to_numpy(self.ema_updates)) > 0
+        )
+
+    def _generate(
+        self, n, attributes, fixed_attributes, tolerance, max_draws,
+        batch_size, entropy,
+    ):
         if fixed_attributes is not None:
             rng = np.random.default_rng(
                 np.random.SeedSequence(entropy, spawn_key=(1,))
@@ -238,7 +286,8 @@ class GenerationMixin:
     def generate_dataframe(
         self, n=None, attributes=None, seed=None, batch_size=1000
     ):
-        """`generate`, turned into a pandas DataFrame in real units by the
+        """`generate` (from the weight average, see `generate`'s
+        `use_ema`), turned into a pandas DataFrame in real units by the
         model's `transformer` (see `keras_dg.data.TableTransformer`)."""
         if self.transformer is None:
             raise ValueError(

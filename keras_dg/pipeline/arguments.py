@@ -8,8 +8,11 @@ continues with this one), and returns them cleaned as a `RunPlan`.
 import dataclasses
 import importlib.util
 import inspect
+import sys
 
 from keras_dg import presets as presets_lib
+from keras_dg.callbacks.time_budget import UNLIMITED_EPOCHS
+from keras_dg.callbacks.time_budget import parse_duration
 from keras_dg.dataset import TimeSeriesDataset
 from keras_dg.pipeline.run_folder import check_out_dir
 from keras_dg.pipeline.run_folder import check_resumable
@@ -150,8 +153,15 @@ def _merge_training(preset, training, epochs, batch_size):
             f"{list(presets_lib.TRAINING_KEYS)}."
         )
     merged = {**preset["training"], **training}
+    explicit_epochs = epochs is not None or "epochs" in training
     if epochs is not None:
         merged["epochs"] = epochs
+    merged["time_budget"] = parse_duration(
+        merged.get("time_budget"), "time_budget", allow_none=True
+    )
+    if merged["time_budget"] is not None and not explicit_epochs:
+        # The budget replaces the preset's epoch count.
+        merged["epochs"] = UNLIMITED_EPOCHS
     if batch_size is not None:
         merged["batch_size"] = batch_size
     merged["epochs"] = check_positive_int(merged["epochs"], "epochs")
@@ -187,7 +197,17 @@ def _check_verbose(verbose):
             f"`verbose` must be 'auto', 0, 1 or 2. Received: {verbose!r}"
         )
     verbose = check_one_of(verbose, "verbose", ["auto", 0, 1, 2])
-    return 1 if verbose == "auto" else int(verbose)
+    return auto_verbose() if verbose == "auto" else int(verbose)
+
+
+def auto_verbose():
+    """Keras' progress display for `verbose="auto"`: progress bars (1) on a
+    terminal, one line per epoch (2) when stdout is a file or a pipe (a
+    progress bar there is thousands of carriage-return updates)."""
+    try:
+        return 1 if sys.stdout.isatty() else 2
+    except (AttributeError, ValueError):  # replaced or closed stdout
+        return 2
 
 
 def _check_metrics(metrics, reference, train):

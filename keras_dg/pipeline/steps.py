@@ -5,6 +5,7 @@ import os
 import time
 
 from keras_dg import files
+from keras_dg.callbacks.time_budget import UNLIMITED_EPOCHS
 from keras_dg.dataset import TimeSeriesDataset
 
 # The split name of the generated data (`generated/data_generated.npz`).
@@ -57,13 +58,26 @@ def build_model(plan):
 def train_model(plan, model, callbacks):
     """Compiles and fits `model`; saves `model.keras` and `history.json`.
 
+    With a `time_budget` option, training stops when it is spent (see
+    `keras_dg.callbacks.TimeBudget`; `options["epochs"]` is then an upper
+    bound) and `plan.options["epochs"]` is set to the epochs that ran.
+
     Returns `(model_path, seconds)`.
     """
+    from keras_dg.callbacks.time_budget import format_duration
+
     train, options = plan.train, plan.options
+    budget = options.get("time_budget")
+    if budget is None:
+        length = f"for {options['epochs']} epochs"
+    else:
+        length = f"for {format_duration(budget)} (time budget)"
+        if options["epochs"] < UNLIMITED_EPOCHS:
+            length += f", at most {options['epochs']} epochs"
     plan.say(
         f"Training DoppelGANger (preset {plan.preset['name']!r}"
         f"{', quick' if plan.quick else ''}) on {len(train)} series of "
-        f"{train.max_sequence_len} steps for {options['epochs']} epochs "
+        f"{train.max_sequence_len} steps {length} "
         f"(batch {options['batch_size']}) -> {plan.out_dir}"
     )
     model.compile()
@@ -74,8 +88,11 @@ def train_model(plan, model, callbacks):
         batch_size=min(options["batch_size"], len(train)),
         callbacks=callbacks,
         verbose=plan.verbose,
+        time_budget=budget,
     )
     seconds = time.time() - started
+    if budget is not None:
+        options["epochs"] = len(history.epoch)
     model_path = os.path.join(plan.out_dir, files.MODEL_FILE)
     with files.atomic_write(model_path) as tmp:
         model.save(tmp)

@@ -46,7 +46,10 @@ def test_flag_types_refuse(parse, text, match):
 
 def test_hyperparameter_flags_are_model_arguments():
     assert set(flags.HYPERPARAMETERS) <= set(model_arguments())
-    assert set(flags.TRAINING_FLAGS) == set(presets.TRAINING_KEYS)
+    # --budget (train only) sets `time_budget`.
+    assert set(flags.TRAINING_FLAGS) | {"time_budget"} == set(
+        presets.TRAINING_KEYS
+    )
 
 
 def test_hyperparameter_types_and_help_come_from_the_model_defaults():
@@ -81,3 +84,36 @@ def test_source_flags_of_another_source_are_refused():
     args = parser.parse_args(["--data-dir", "d", "--layout", "wide"])
     with pytest.raises(ValueError, match="--layout cannot be used with"):
         flags.check_source_flags(args)
+
+
+def test_duration_and_optional_fraction_flags():
+    assert flags.duration("10m") == 600.0
+    assert flags.duration("90") == 90.0
+    with pytest.raises(argparse.ArgumentTypeError, match="10m"):
+        flags.duration("ten")
+    assert flags.optional_fraction("none") is None
+    assert flags.optional_fraction("0.99") == 0.99
+    with pytest.raises(argparse.ArgumentTypeError, match=r"\[0, 1\)"):
+        flags.optional_fraction("1.5")
+    assert flags.HYPERPARAMETERS["ema_decay"][0] is flags.optional_fraction
+
+
+def test_budget_flag_only_where_asked():
+    parser = argparse.ArgumentParser()
+    flags.add_hyperparameter_flags(parser, budget=True)
+    args = parser.parse_args(["--budget", "1h", "--epochs", "3"])
+    assert flags.training_options(args) == {"epochs": 3, "time_budget": 3600}
+    parser = argparse.ArgumentParser()
+    flags.add_hyperparameter_flags(parser)
+    assert "time_budget" not in flags.training_options(parser.parse_args([]))
+
+
+@pytest.mark.parametrize("isatty, expected", [(True, 1), (False, 2)])
+def test_verbose_defaults_to_one_line_per_epoch_off_a_terminal(
+    monkeypatch, isatty, expected
+):
+    monkeypatch.setattr("sys.stdout.isatty", lambda: isatty)
+    parser = argparse.ArgumentParser()
+    flags.add_verbose_flag(parser)
+    assert parser.parse_args([]).verbose == expected
+    assert parser.parse_args(["--verbose", "1"]).verbose == 1

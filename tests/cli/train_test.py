@@ -114,3 +114,22 @@ def test_train_table_errors(capsys, tmp_path):
         tmp_path / "o",
     )
     assert not (tmp_path / "o").exists()
+
+
+def test_train_with_a_budget_instead_of_epochs(capsys, tmp_path):
+    data = tmp_path / "data"
+    save_dg(tiny_dataset(n=12, seed=0), data, split="train")
+    out = tmp_path / "run"
+    # TINY without --epochs; a budget of 0 s stops after the first batch.
+    flags = [f for f in TINY if f not in ("--epochs", "1")]
+    code, _, err = run_cli(
+        capsys, "train", "--data-dir", data, "--out", out, "--budget", "0s",
+        *flags,
+    )
+    assert code == 0, err
+    with open(out / "history.json") as f:
+        assert len(json.load(f)["d_loss"]) == 1
+    assert_user_error(
+        capsys, "--budget", "train", "--data-dir", data, "--out", out,
+        "--overwrite", "--budget", "soon", *flags,
+    )

@@ -132,6 +132,101 @@ def test_argument_validation():
     assert FidelityCallback(real).n_samples == 8
 
 
+class WeightLog(keras.callbacks.Callback):
+    """The model's weights at the end of every epoch."""
+
+    def __init__(self):
+        super().__init__()
+        self.weights = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.weights.append(self.model.get_weights())
+
+
+def _fit_learning(model, callbacks, epochs):
+    """`_fit` on data that moves the weights every epoch."""
+    model.compile(optimizer="sgd", loss="mse")
+    x = np.ones((8, 2), "float32")
+    return model.fit(
+        x, x[:, :1], epochs=epochs, batch_size=4, verbose=0,
+        callbacks=callbacks,
+    )
+
+
+def _assert_weights(model, expected):
+    for a, b in zip(model.get_weights(), expected):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_best_weights_are_restored_at_the_end():
+    real = make_dataset(np.random.default_rng(0).uniform(size=(6, 8)))
+    model = ShrinkingGenerator(real)
+    # The length distance grows at every evaluation: epoch 0 is the best.
+    callback = FidelityCallback(
+        real, metrics=["acf_mse", "length_w1"], monitor="length_w1",
+        restore_best_weights=True,
+    )
+    log = WeightLog()
+    history = _fit_learning(model, [callback, log], epochs=3)
+    assert history.history["val_length_w1"] == [1.0, 2.0, 3.0]
+    assert (callback.best_epoch, callback.best) == (0, 1.0)
+    assert not all(
+        np.array_equal(a, b) for a, b in zip(log.weights[0], log.weights[-1])
+    )
+    _assert_weights(model, log.weights[0])
+
+
+def test_higher_is_better_with_mode_max():
+    real = make_dataset(np.random.default_rng(0).uniform(size=(6, 8)))
+    model = ShrinkingGenerator(real)
+    callback = FidelityCallback(
+        real, metrics=["length_w1"], restore_best_weights=True, mode="max",
+    )
+    log = WeightLog()
+    _fit_learning(model, [callback, log], epochs=3)
+    assert (callback.best_epoch, callback.best) == (2, 3.0)
+    _assert_weights(model, log.weights[-1])
+    assert FidelityCallback(real, metrics=["acf_mse"]).mode == "min"
+
+
+def test_an_unevaluated_last_epoch_competes_at_the_end():
+    real = make_dataset(np.random.default_rng(0).uniform(size=(6, 8)))
+    model = ShrinkingGenerator(real)
+    callback = FidelityCallback(
+        real, every_n_epochs=2, metrics=["length_w1"],
+        restore_best_weights=True, mode="max",
+    )
+    log = WeightLog()
+    history = _fit_learning(model, [callback, log], epochs=3)
+    # Epoch 2 (index 1) in the logs; epoch 3 evaluated at the end of
+    # training, and better.
+    assert history.history["val_length_w1"] == [1.0]
+    assert len(model.calls) == 2
+    assert callback.best_epoch == 2
+    _assert_weights(model, log.weights[-1])
+
+
+def test_without_restore_the_final_weights_stay():
+    real = make_dataset(np.random.default_rng(0).uniform(size=(6, 8)))
+    model = ShrinkingGenerator(real)
+    callback = FidelityCallback(real, metrics=["length_w1"])
+    log = WeightLog()
+    _fit_learning(model, [callback, log], epochs=2)
+    assert callback.best_weights is None and callback.best_epoch is None
+    _assert_weights(model, log.weights[-1])
+
+
+def test_selection_argument_validation():
+    real = random_dataset(n=8)
+    with pytest.raises(ValueError, match="monitor.*attribute_jsd"):
+        FidelityCallback(real, metrics=["acf_mse"], monitor="attribute_jsd")
+    with pytest.raises(ValueError, match="mode"):
+        FidelityCallback(real, mode="lower")
+    with pytest.raises(ValueError, match="restore_best_weights"):
+        FidelityCallback(real, restore_best_weights="yes")
+    assert FidelityCallback(real).monitor == "acf_mse"
+
+
 def test_model_without_generate_is_rejected():
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     with pytest.raises(ValueError, match="generate"):

@@ -134,6 +134,10 @@ def test_compile_rejects_single_optimizer_and_loss():
         (dict(initial_state="ones"), "initial_state"),
         (dict(aux_disc="yes"), "aux_disc"),
         (dict(g_lr=0.0), "g_lr"),
+        (dict(ema_decay=1.0), r"ema_decay.*< 1.*ema_decay=1.0"),
+        (dict(ema_decay=-0.1), "ema_decay"),
+        (dict(ema_decay="0.9"), "ema_decay"),
+        (dict(ema_decay=True), "ema_decay"),
     ],
 )
 
@@ -226,3 +230,106 @@ def test_a_fresh_process_loads_the_model_after_import_keras_dg(tmp_path):
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def _values(variables):
+    return [np.array(keras.ops.convert_to_numpy(v)) for v in variables]
+
+
+def test_weight_average_tracks_the_generators():
+    model = tiny_model()
+    model.compile()
+    sources = model.ema_sources
+    assert len(model.ema_variables) == len(sources) > 0
+    assert all(not v.trainable for v in model.ema_variables)
+    # Every generator weight and BatchNorm statistic, no critic weight.
+    assert not any("critic" in v.path for v in sources)
+    assert any("moving_mean" in v.path for v in sources)
+    assert not model.has_ema_weights()
+    quick_fit(model, tiny_dataset(n=8), epochs=2)  # 2 updates an epoch
+    assert float(model.ema_updates) == 4
+    assert model.has_ema_weights()
+    raw = _values(sources)
+    average = _values(model.ema_variables)
+    differs = [not np.allclose(a, r) for a, r in zip(average, raw)]
+    assert any(differs)
+    # Each update moves the average towards the current weights.
+    distance = sum(np.linalg.norm(a - r) for a, r in zip(average, raw))
+    model.update_ema()
+    closer = sum(np.linalg.norm(a - r)
+                 for a, r in zip(_values(model.ema_variables), raw))
+    assert 0 < closer < distance
+    np.testing.assert_allclose(closer, distance * 4 / 14, rtol=1e-4)
+
+
+def test_first_average_update_copies_the_weights():
+    model = tiny_model()
+    model.compile()
+    model.update_ema()
+    for average, raw in zip(_values(model.ema_variables),
+                            _values(model.ema_sources)):
+        np.testing.assert_array_equal(average, raw)
+    assert float(model.ema_updates) == 1
+
+
+def test_average_update_follows_the_warm_started_decay():
+    model = tiny_model(ema_decay=0.5)
+    model.compile()
+    model.update_ema()  # copy
+    old = _values(model.ema_variables)
+    for v in model.ema_sources:
+        v.assign(keras.ops.zeros(v.shape))
+    model.update_ema()  # k = 1: decay min(0.5, 1 / 11)
+    for average, previous in zip(_values(model.ema_variables), old):
+        np.testing.assert_allclose(average, previous / 11, rtol=1e-5,
+                                   atol=1e-7)
+    model.ema_updates.assign(1000.0)  # decay 0.5 from here
+    old = _values(model.ema_variables)
+    model.update_ema()
+    for average, previous in zip(_values(model.ema_variables), old):
+        np.testing.assert_allclose(average, previous * 0.5, rtol=1e-5,
+                                   atol=1e-7)
+
+
+def test_weight_average_is_saved_and_restored(tmp_path):
+    model = tiny_model()
+    model.compile()
+    quick_fit(model, tiny_dataset(n=8))
+    loaded = run_model_saving_test(model, tmp_path, n=4, seed=1)
+    assert float(loaded.ema_updates) == float(model.ema_updates) == 2
+    for a, b in zip(_values(loaded.ema_variables),
+                    _values(model.ema_variables)):
+        np.testing.assert_array_equal(a, b)
+    raw = loaded.generate(4, seed=1, use_ema=False)
+    np.testing.assert_array_equal(
+        raw.features, model.generate(4, seed=1, use_ema=False).features
+    )
+
+
+def test_without_ema_decay_the_model_is_the_original(tmp_path):
+    model = tiny_model(ema_decay=None)
+    model.compile()
+    assert model.ema_variables == [] and model.ema_updates is None
+    assert not model.non_trainable_variables or not any(
+        "ema" in v.path for v in model.non_trainable_variables
+    )
+    quick_fit(model, tiny_dataset(n=8))
+    assert model.get_config()["ema_decay"] is None
+    a = model.generate(4, seed=0)
+    b = model.generate(4, seed=0, use_ema=False)
+    np.testing.assert_array_equal(a.features, b.features)
+    loaded = run_model_saving_test(model, tmp_path)
+    assert loaded.ema_decay is None
+
+
+def test_same_training_with_and_without_the_average():
+    # The average never feeds back into training.
+    weights = []
+    for ema_decay in (None, 0.9):
+        keras.utils.set_random_seed(0)
+        model = tiny_model(ema_decay=ema_decay)
+        model.compile()
+        quick_fit(model, tiny_dataset(n=8))
+        weights.append(_values(model.trainable_variables))
+    for a, b in zip(*weights):
+        np.testing.assert_array_equal(a, b)

@@ -218,3 +218,32 @@ def test_generation_thread_pools_live_across_calls():
     assert _generation_pools(2) == (drawer, runner)
     assert _generation_pools(1)[0] is drawer
     assert _generation_pools(1)[1] is not runner
+
+
+def test_generate_uses_the_weight_average():
+    model = tiny_model()
+    model.compile()
+    model.fit(tiny_dataset(n=8), batch_size=4, epochs=2, verbose=0)
+    raw = [np.array(keras.ops.convert_to_numpy(v)) for v in model.ema_sources]
+    averaged = model.generate(4, seed=0)
+    from_raw = model.generate(4, seed=0, use_ema=False)
+    assert not np.allclose(averaged.features, from_raw.features)
+    # The raw weights are back after generating.
+    for v, r in zip(model.ema_sources, raw):
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(v), r)
+    # Generating from the average is generating with its values as weights.
+    for v, average in zip(model.ema_sources, model.ema_variables):
+        v.assign(average)
+    np.testing.assert_array_equal(
+        model.generate(4, seed=0, use_ema=False).features, averaged.features
+    )
+    with pytest.raises(ValueError, match="use_ema"):
+        model.generate(4, use_ema="no")
+
+
+def test_untrained_model_generates_from_its_weights():
+    model = tiny_model()
+    np.testing.assert_array_equal(
+        model.generate(3, seed=0).features,
+        model.generate(3, seed=0, use_ema=False).features,
+    )

@@ -65,3 +65,44 @@ def test_mismatched_test_and_transformer_are_refused(tmp_path):
     with pytest.raises(ValueError, match="is a file"):
         pipeline.run(train, tmp_path / "file", **TINY_RUN)
     assert not (tmp_path / "a").exists()
+
+
+def _plan(tmp_path, **change):
+    from keras_dg.pipeline.arguments import validate_run
+
+    kwargs = dict(
+        preset="web", model_kwargs={"sample_len": 2}, training=None,
+        epochs=None, batch_size=None, test=None, transformer=None,
+        quick=True, n_generate=None, seed=0, metrics=None, report=False,
+        tensorboard=False, overwrite=False, resume=False, verbose=0,
+    )
+    kwargs.update(change)
+    return validate_run(tiny_dataset(), tmp_path / "run", **kwargs)
+
+
+def test_time_budget_replaces_the_epoch_count(tmp_path):
+    from keras_dg.callbacks import UNLIMITED_EPOCHS
+
+    plan = _plan(tmp_path, training={"time_budget": "10m"})
+    assert plan.options["time_budget"] == 600.0
+    assert plan.options["epochs"] == UNLIMITED_EPOCHS
+    # Epochs given too: whichever ends first.
+    plan = _plan(tmp_path, training={"time_budget": 90}, epochs=3)
+    assert (plan.options["time_budget"], plan.options["epochs"]) == (90, 3)
+    plan = _plan(tmp_path, training={"time_budget": 90, "epochs": 4})
+    assert plan.options["epochs"] == 4
+    plan = _plan(tmp_path)
+    assert plan.options["time_budget"] is None
+    assert plan.options["epochs"] == 2  # the quick preset's
+    with pytest.raises(ValueError, match="`time_budget` must be"):
+        _plan(tmp_path, training={"time_budget": "soon"})
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("isatty, expected", [(True, 1), (False, 2)])
+def test_verbose_auto_is_one_line_per_epoch_off_a_terminal(
+    tmp_path, monkeypatch, isatty, expected
+):
+    monkeypatch.setattr("sys.stdout.isatty", lambda: isatty)
+    assert _plan(tmp_path, verbose="auto").verbose == expected
+    assert _plan(tmp_path, verbose=1).verbose == 1

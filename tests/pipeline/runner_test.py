@@ -84,3 +84,17 @@ def test_run_without_report(tmp_path):
     )
     assert result.report_html is None and result.summary == {}
     assert not (tmp_path / "run" / "report").exists()
+
+
+def test_run_with_a_time_budget_instead_of_epochs(tmp_path):
+    run = {k: v for k, v in TINY_RUN.items() if k != "epochs"}
+    # A budget of 0 s: training stops after its first batch, although the
+    # quick preset says 2 epochs.
+    result = pipeline.run(
+        tiny_dataset(n=12), tmp_path / "run", training={"time_budget": 0},
+        **run,
+    )
+    assert result.epochs == 1
+    with open(tmp_path / "run" / "history.json") as f:
+        assert len(json.load(f)["d_loss"]) == 1
+    assert os.path.isfile(result.model)

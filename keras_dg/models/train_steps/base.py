@@ -22,11 +22,18 @@ from keras_dg.preprocessing.gen_flag import add_gen_flag
 from keras_dg.preprocessing.per_sample_normalization import (
     normalize_per_sample,
 )
+from keras_dg.validation import check_positive_int
 
 # The keys of a training batch, in the order of its tuple form.
 BATCH_KEYS = ("features", "attributes", "gen_flag")
 # `fit`'s batch size for in-memory data: the original's.
 _DEFAULT_BATCH_SIZE = 100
+# Warm start of the weight average: decay k / (k + 10) at update k, until
+# it reaches `ema_decay` (TensorFlow's `ExponentialMovingAverage` with
+# `num_updates`, shifted by one so that the first update copies).
+_EMA_WARMUP = 10.0
+# Series generated per evaluation of `fit`'s `validation_data`.
+_VALIDATION_SAMPLES = 1000
 
 
 class TrainStepMixin:
@@ -202,6 +209,25 @@ class TrainStepMixin:
             terms["loss"] = g_loss_d + self.g_attr_d_coe * g_loss_attr_d
         return terms
 
+    def update_ema(self):
+        """Moves the generators' weight average (`ema_variables`) towards
+        their current weights; the backends' steps call it after every
+        generator update. The decay is warm-started: `min(ema_decay,
+        k / (k + 10))` at update k (0 first, which copies the weights).
+        Plain `keras.ops` and `assign`, so it runs in a `tf.function`, in
+        JAX's stateless scope and under `torch.no_grad()` alike."""
+        if self.ema_decay is None:
+            return
+        updates = ops.convert_to_tensor(self.ema_updates)
+        decay = ops.minimum(
+            ops.convert_to_tensor(self.ema_decay, "float32"),
+            updates / (updates + _EMA_WARMUP),
+        )
+        for average, variable in zip(self.ema_variables, self.ema_sources):
+            value = ops.cast(variable, average.dtype)
+            average.assign(value + decay * (average - value))
+        self.ema_updates.assign(updates + 1.0)
+
     def update_trackers(self, prefix, terms):
         """Adds a round's loss terms to the `Mean` trackers."""
         self.loss_trackers[prefix].update_state(terms["loss"])
@@ -211,7 +237,15 @@ class TrainStepMixin:
 
     # --- Training data ------------------------------------------------------
 
-    def fit(self, x=None, y=None, batch_size=None, **kwargs):
+    def fit(
+        self,
+        x=None,
+        y=None,
+        batch_size=None,
+        time_budget=None,
+        validation_data=None,
+        **kwargs,
+    ):
         """Trains the model (`keras.Model.fit`).
 
         `x` is a `TimeSeriesDataset`, a dict of arrays with keys
@@ -221,17 +255,50 @@ class TrainStepMixin:
         `keras.utils.PyDataset` yielding such dicts or tuples (batched by
         you; not validated up front). In-memory data are validated against
         the model's specs before training starts. `batch_size` defaults to
-        100, the original's. `validation_data` is not supported: monitor
-        fidelity with `keras_dg.evaluation.FidelityCallback`.
+        100, the original's.
+
+        Args:
+            time_budget: float, str or None. Stop training once this much
+                wall-clock time is spent (seconds, or `"90s"`, `"10m"`,
+                `"1h"`): appends a `keras_dg.callbacks.TimeBudget`. Without
+                `epochs`, training then runs until the budget ends it
+                (`epochs` defaults to `UNLIMITED_EPOCHS`). Defaults to None.
+            validation_data: `TimeSeriesDataset` or None. Held-out real
+                series, for model selection: a
+                `keras_dg.evaluation.FidelityCallback` is put first in the
+                callbacks, which generates as many series (at most 1,000)
+                every `validation_freq` epochs (Keras' argument; default 1),
+                logs `val_acf_mse`, keeps the weights (weight average
+                included) of the epoch with the lowest value and restores
+                them at the end of training. A GAN has no validation loss:
+                other forms are refused (and so is `validation_split`);
+                for other metrics or schedules add the callback yourself.
+                Defaults to None.
+            **kwargs: the other `keras.Model.fit` arguments.
         """
-        for key in ("validation_data", "validation_split"):
-            if kwargs.get(key):
-                raise ValueError(
-                    f"`{key}` is not supported by DoppelGANger.fit (a GAN has "
-                    "no validation loss to report); use "
-                    "keras_dg.evaluation.FidelityCallback to track fidelity "
-                    "on held-out data."
-                )
+        if kwargs.get("validation_split"):
+            raise ValueError(
+                "`validation_split` is not supported by DoppelGANger.fit (a "
+                "GAN has no validation loss to report); pass held-out "
+                "series as `validation_data=` (a TimeSeriesDataset) for "
+                "model selection by fidelity."
+            )
+        callbacks = list(kwargs.pop("callbacks", None) or [])
+        validation_freq = kwargs.pop("validation_freq", 1)
+        if validation_data is not None:
+            callbacks.insert(
+                0, self._validation_callback(validation_data, validation_freq)
+            )
+        if time_budget is not None:
+            from keras_dg.callbacks.time_budget import UNLIMITED_EPOCHS
+            from keras_dg.callbacks.time_budget import TimeBudget
+            from keras_dg.callbacks.time_budget import parse_duration
+
+            callbacks.append(
+                TimeBudget(parse_duration(time_budget, "time_budget"))
+            )
+            if kwargs.get("epochs") is None:
+                kwargs["epochs"] = UNLIMITED_EPOCHS
         if not self.compiled:
             raise RuntimeError("Call `compile()` before `fit()`.")
         x, in_memory = self._training_inputs(x, y)
@@ -240,7 +307,32 @@ class TrainStepMixin:
         if not in_memory:
             # Pipelines shuffle themselves; Keras would warn otherwise.
             kwargs.setdefault("shuffle", False)
-        return super().fit(x, batch_size=batch_size, **kwargs)
+        return super().fit(
+            x, batch_size=batch_size, callbacks=callbacks, **kwargs
+        )
+
+    def _validation_callback(self, validation_data, validation_freq):
+        """`fit`'s model selection on `validation_data` (see `fit`)."""
+        if not isinstance(validation_data, TimeSeriesDataset):
+            raise ValueError(
+                "`validation_data` must be a keras_dg.TimeSeriesDataset of "
+                "held-out real series (a GAN has no validation loss; fit "
+                "selects the weights by their fidelity to these series). "
+                f"Received: {type(validation_data).__name__}."
+            )
+        validation_freq = check_positive_int(
+            validation_freq, "validation_freq"
+        )
+        self.check_dataset(validation_data)
+        from keras_dg.evaluation.fidelity_callback import FidelityCallback
+
+        return FidelityCallback(
+            validation_data,
+            every_n_epochs=validation_freq,
+            n_samples=min(len(validation_data), _VALIDATION_SAMPLES),
+            metrics=("acf_mse",),
+            restore_best_weights=True,
+        )
 
     def _training_inputs(self, x, y):
         """Validates in-memory training data; returns (x, in_memory)."""

@@ -153,6 +153,7 @@ def _generator_round(model, noise):
         loss_fn, variables, _others(model, variables)
     )
     model.g_optimizer.apply(grads, variables)
+    model.update_ema()
     model.update_trackers("g_loss", terms)
 
 
@@ -180,6 +181,7 @@ def _shared_noise_rounds(model, real, noise):
     )
     (grads,) = pullback(fake_grads)
     model.g_optimizer.apply(grads, variables)
+    model.update_ema()
     model.update_trackers("g_loss", terms)
     for _ in range(model.g_rounds - 1):
         _generator_round(model, noise)

@@ -130,6 +130,7 @@ def _apply_generator_loss(model, tape, terms):
         model.g_optimizer, terms["loss"], tape,
         model.generator_trainable_variables,
     )
+    model.update_ema()
     model.update_trackers("g_loss", terms)
 
 

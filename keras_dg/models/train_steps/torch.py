@@ -83,6 +83,8 @@ def _apply_generator_loss(model, terms):
     _apply(
         model.g_optimizer, terms["loss"], model.generator_trainable_variables
     )
+    with torch.no_grad():
+        model.update_ema()
     model.update_trackers("g_loss", _detached(terms))
 
 

@@ -1,10 +1,14 @@
 """The train-step interface (`keras_dg/models/train_steps/base.py`): `fit`'s
 inputs and the backend-neutral pieces every backend's step uses."""
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 from keras import ops
+
+import keras_dg
+import keras_dg.callbacks
 
 from tests.harness import quick_fit
 from tests.harness import tiny_dataset
@@ -95,3 +99,59 @@ def test_unpack_batch_takes_dicts_and_tuples():
         model.unpack_batch({"features": 1, "attributes": 2})
     with pytest.raises(ValueError, match="Received: int"):
         model.unpack_batch(3)
+
+
+def test_fit_with_a_time_budget_stops_after_it():
+    model = tiny_model()
+    model.compile()
+    # A budget of 0 s ends training at the first batch, whatever `epochs`.
+    history = quick_fit(model, tiny_dataset(n=12), epochs=None,
+                        time_budget=0)
+    assert history.epoch == [0]
+    assert int(model.g_optimizer.iterations) == 1
+    # Without `epochs`, the budget replaces the epoch count.
+    assert history.params["epochs"] == keras_dg.callbacks.UNLIMITED_EPOCHS
+    history = quick_fit(model, tiny_dataset(n=8), epochs=2,
+                        time_budget="1h")
+    assert history.epoch == [0, 1]
+
+
+def test_fit_refuses_a_bad_time_budget_before_training():
+    model = tiny_model()
+    model.compile()
+    with pytest.raises(ValueError, match=r"`time_budget` must be .*'10m'"):
+        quick_fit(model, tiny_dataset(n=8), time_budget="10 minutes")
+    assert int(model.g_optimizer.iterations) == 0
+
+
+def test_fit_with_validation_data_keeps_the_best_weights():
+    model = tiny_model()
+    model.compile()
+    train, held_out = tiny_dataset(n=8), tiny_dataset(n=8, seed=1)
+    weights = []
+    log = keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda epoch, logs: weights.append(model.get_weights())
+    )
+    history = quick_fit(model, train, epochs=3, validation_data=held_out,
+                        callbacks=[log])
+    scores = history.history["val_acf_mse"]
+    assert len(scores) == 3 and np.all(np.isfinite(scores))
+    best = int(np.argmin(scores))
+    # The weight average is among the restored weights.
+    for a, b in zip(model.get_weights(), weights[best]):
+        np.testing.assert_array_equal(a, b)
+    ema = {id(v) for v in model.ema_variables}
+    assert any(id(v) in ema for v in model.weights)
+
+
+def test_fit_refuses_other_validation_data():
+    model = tiny_model()
+    model.compile()
+    data = tiny_dataset(n=8)
+    with pytest.raises(ValueError, match="validation_data.*TimeSeriesDataset"):
+        quick_fit(model, data, validation_data=data.as_dict())
+    with pytest.raises(ValueError, match="validation_freq"):
+        quick_fit(model, data, validation_data=data, validation_freq=0)
+    with pytest.raises(ValueError, match="max_sequence_len"):
+        quick_fit(model, data, validation_data=tiny_dataset(n=4, t=10))
+    assert int(model.g_optimizer.iterations) == 0

@@ -1,3 +1,4 @@
+import collections
 import json
 import re
 
@@ -181,6 +182,9 @@ def test_floor_subsamples_train_to_the_synthetic_size():
 
 
 def test_floor_is_computed_once_per_data(monkeypatch):
+    monkeypatch.setattr(
+        metrics_module, "_FLOOR_CACHE", collections.OrderedDict()
+    )
     calls = []
     function, reason = metrics_module._GROUPS["lengths"]
 

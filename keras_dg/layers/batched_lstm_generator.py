@@ -8,11 +8,13 @@ from keras_dg.specs import outputs_from_config
 from keras_dg.specs import outputs_to_config
 from keras_dg.specs import total_dim
 from keras_dg.validation import check_bool
+from keras_dg.validation import check_int
 from keras_dg.validation import check_non_negative_float
 from keras_dg.validation import check_one_of
 from keras_dg.validation import check_positive_int
 
 INITIAL_STATES = ("random", "zero", "variable")
+BLOCK_HEADS = ("per_position", "shared")
 
 # With at most this many LSTM steps the recurrence is unrolled into
 # straight-line ops (else it runs as one `ops.scan`): on CPU this cut the
@@ -71,6 +73,20 @@ class BatchedLSTMGenerator(keras.layers.Layer):
             they can take the range's bounds exactly (see
             `apply_output_activations`). Defaults to 0 (plain sigmoid and
             tanh, as the original).
+        step_noise_dim: int >= 0. Width of a noise drawn for every time
+            step (not every LSTM step) and added to the heads' logits
+            through one projection shared by all steps, so that the steps
+            of a block vary independently. Defaults to 0 (off, as the
+            original).
+        block_heads: `"per_position"` (the original: position j of every
+            block has its own head, S * d columns), `"shared"` (one head
+            for all positions: no position of a block is special), or a
+            list of indices into `outputs` whose features get per-position
+            heads on top of the shared one (features with a real period of
+            S, e.g. day of week with S=7). Defaults to `"per_position"`.
+        interpolate: bool. Blend position j of block i linearly from block
+            i - 1's logits to block i's (weight (j + 1) / S), so blocks
+            join without a jump. Defaults to False (the original).
         unroll: bool or None. Unroll the recurrence into straight-line ops
             (else one `ops.scan`; the feed-back path always unrolls).
             `None` unrolls when there are at most 64 LSTM steps in training
@@ -84,6 +100,8 @@ class BatchedLSTMGenerator(keras.layers.Layer):
             omitted and `noise` is on.
         initial_state: optional [B, num_layers, 2, num_units] tensor (h, c)
             for `initial_state="random"`; drawn when omitted.
+        step_noise: optional [B, T, step_noise_dim] tensor; drawn by the
+            layer when omitted and `step_noise_dim` > 0.
         training: bool.
 
     Returns:
@@ -121,6 +139,9 @@ class BatchedLSTMGenerator(keras.layers.Layer):
         initial_state="random",
         initial_stddev=0.02,
         output_margin=0.0,
+        step_noise_dim=0,
+        block_heads="per_position",
+        interpolate=False,
         unroll=None,
         seed=None,
         **kwargs,
@@ -149,6 +170,15 @@ class BatchedLSTMGenerator(keras.layers.Layer):
         check_one_of(initial_state, "initial_state", INITIAL_STATES)
         check_non_negative_float(initial_stddev, "initial_stddev")
         check_non_negative_float(output_margin, "output_margin")
+        check_int(step_noise_dim, "step_noise_dim", minimum=0)
+        block_heads = _check_block_heads(block_heads, len(self.outputs))
+        check_bool(interpolate, "interpolate")
+        if feed_back and (interpolate or block_heads != "per_position"):
+            raise ValueError(
+                "`feed_back=True` supports only block_heads='per_position' "
+                f"and interpolate=False; received block_heads={block_heads!r}"
+                f", interpolate={interpolate}."
+            )
         if unroll is not None:
             check_bool(unroll, "unroll")
         self.max_sequence_len = max_sequence_len
@@ -161,6 +191,9 @@ class BatchedLSTMGenerator(keras.layers.Layer):
         self.initial_state = initial_state
         self.initial_stddev = initial_stddev
         self.output_margin = float(output_margin)
+        self.step_noise_dim = int(step_noise_dim)
+        self.block_heads = block_heads
+        self.interpolate = interpolate
         self.unroll = unroll
         self.seed = seed
 
@@ -175,11 +208,29 @@ class BatchedLSTMGenerator(keras.layers.Layer):
             keras.layers.LSTMCell(num_units, name=f"lstm_cell_{i}")
             for i in range(num_layers)
         ]
-        self.heads = keras.layers.Dense(
-            sample_len * self.step_dim, name="heads"
-        )
+        # The paper: one head per position of a block ("heads", S * d
+        # columns). Otherwise one head shared by all positions, and the
+        # outputs listed in `block_heads` get per-position heads on top.
+        if block_heads == "per_position":
+            self.heads = keras.layers.Dense(
+                sample_len * self.step_dim, name="heads"
+            )
+            self.position_columns = []
+        else:
+            self.heads = keras.layers.Dense(self.step_dim, name="heads")
+            self.position_columns = _output_columns(
+                self.outputs, [] if block_heads == "shared" else block_heads
+            )
+        self.position_heads = None
+        if self.position_columns:
+            self.position_heads = keras.layers.Dense(
+                sample_len * len(self.position_columns), name="position_heads"
+            )
 
-    def build(self, condition_shape, noise_shape=None, initial_state_shape=None):
+    def build(
+        self, condition_shape, noise_shape=None, initial_state_shape=None,
+        step_noise_shape=None,
+    ):
         self.condition_dim = int(condition_shape[-1])
         input_dim = self.condition_dim
         if self.noise:
@@ -190,6 +241,17 @@ class BatchedLSTMGenerator(keras.layers.Layer):
             cell.build((None, input_dim))
             input_dim = self.num_units
         self.heads.build((None, self.num_units))
+        if self.position_heads is not None:
+            self.position_heads.build((None, self.num_units))
+        if self.step_noise_dim:
+            # One projection shared by every time step: no position of a
+            # block is special. Not zero: at zero the outputs would not
+            # depend on the noise, and its gradient would average to zero.
+            self.step_noise_kernel = self.add_weight(
+                shape=(self.step_noise_dim, self.step_dim),
+                initializer=keras.initializers.RandomNormal(stddev=0.1),
+                name="step_noise_kernel",
+            )
         if self.initial_state == "variable":
             initializer = keras.initializers.RandomNormal(
                 stddev=self.initial_stddev
@@ -231,7 +293,10 @@ class BatchedLSTMGenerator(keras.layers.Layer):
             for i in range(self.num_layers)
         ]
 
-    def call(self, condition, noise=None, initial_state=None, training=None):
+    def call(
+        self, condition, noise=None, initial_state=None, step_noise=None,
+        training=None,
+    ):
         batch_size = ops.shape(condition)[0]
         dtype = condition.dtype
         if self.noise and noise is None:
@@ -241,6 +306,7 @@ class BatchedLSTMGenerator(keras.layers.Layer):
                 seed=self.seed_generator,
             )
         states = self._initial_states(batch_size, initial_state, dtype)
+        step_noise = self._step_noise(batch_size, step_noise, dtype)
         # The condition's share of the first layer's gates (+ bias) is the
         # same at every step: computed once.
         cell = self.cells[0]
@@ -259,6 +325,7 @@ class BatchedLSTMGenerator(keras.layers.Layer):
                 noise_kernel,
                 kernel[n_dim:],
                 states,
+                step_noise,
             )
         else:
             # `noise` is on here (the constructor requires one of the two).
@@ -277,14 +344,66 @@ class BatchedLSTMGenerator(keras.layers.Layer):
                     cell.bias, x, cell.kernel, cell.recurrent_kernel, state,
                     unroll,
                 )
-            logits = ops.reshape(
-                ops.transpose(self.heads(x), (1, 0, 2)),
-                (batch_size, self.max_sequence_len, self.step_dim),
-            )
+            logits = self._block_logits(x, batch_size)
+            if step_noise is not None:
+                logits = logits + ops.matmul(
+                    step_noise, self.step_noise_kernel
+                )
             features = apply_output_activations(
                 logits, self.step_outputs, margin=self.output_margin
             )
         return self._end_series(features)
+
+    def _block_logits(self, hidden, batch_size):
+        """The heads' logits [B, T, d] from the hidden states [L, B, u].
+
+        Per-position heads (the paper) give position j of every block its
+        own weights; shared heads give all positions the same, with the
+        outputs in `block_heads` taking per-position heads on top.
+        `interpolate` blends position j of block i linearly from block
+        i - 1's logits to block i's (weight (j + 1) / S), so consecutive
+        blocks join without a jump.
+        """
+        s, d = self.sample_len, self.step_dim
+
+        def per_block(layer, width):
+            logits = ops.transpose(layer(hidden), (1, 0, 2))
+            return ops.reshape(logits, (batch_size, self.num_steps, -1, width))
+
+        if self.block_heads == "per_position":
+            logits = per_block(self.heads, d)
+        else:
+            logits = ops.repeat(per_block(self.heads, d), s, axis=2)
+        if self.position_heads is not None:
+            columns = len(self.position_columns)
+            select = ops.one_hot(
+                ops.convert_to_tensor(self.position_columns), d,
+                dtype=logits.dtype,
+            )  # [columns, d]
+            keep = 1.0 - ops.sum(select, axis=0)
+            logits = logits * keep + ops.matmul(
+                per_block(self.position_heads, columns), select
+            )
+        if self.interpolate:
+            previous = ops.concatenate([logits[:, :1], logits[:, :-1]], axis=1)
+            weight = ops.reshape(
+                ops.cast(ops.arange(1, s + 1), logits.dtype) / s,
+                (1, 1, s, 1),
+            )
+            logits = previous + weight * (logits - previous)
+        return ops.reshape(logits, (batch_size, self.max_sequence_len, d))
+
+    def _step_noise(self, batch_size, step_noise, dtype):
+        """The per-time-step noise [B, T, step_noise_dim] (None if off)."""
+        if not self.step_noise_dim:
+            return None
+        if step_noise is None:
+            return keras.random.normal(
+                (batch_size, self.max_sequence_len, self.step_noise_dim),
+                dtype=dtype,
+                seed=self.seed_generator,
+            )
+        return ops.cast(step_noise, dtype)
 
     def _recurrence(
         self, base, inputs, kernel, recurrent_kernel, state, unroll
@@ -321,7 +440,7 @@ class BatchedLSTMGenerator(keras.layers.Layer):
         return hidden
 
     def _rollout_with_feed_back(
-        self, base, noise, noise_kernel, feed_back_kernel, states
+        self, base, noise, noise_kernel, feed_back_kernel, states, step_noise
     ):
         """Steps one by one; step i's input includes step i - 1's outputs.
 
@@ -359,6 +478,11 @@ class BatchedLSTMGenerator(keras.layers.Layer):
             step = ops.reshape(
                 self.heads(x), (batch_size, self.sample_len, self.step_dim)
             )
+            if step_noise is not None:
+                window = step_noise[
+                    :, i * self.sample_len:(i + 1) * self.sample_len
+                ]
+                step = step + ops.matmul(window, self.step_noise_kernel)
             step = apply_output_activations(
                 step, self.step_outputs, margin=self.output_margin
             )
@@ -389,7 +513,8 @@ class BatchedLSTMGenerator(keras.layers.Layer):
         return features * mask[..., None], flag, lengths
 
     def compute_output_shape(
-        self, condition_shape, noise_shape=None, initial_state_shape=None
+        self, condition_shape, noise_shape=None, initial_state_shape=None,
+        step_noise_shape=None,
     ):
         batch = condition_shape[0]
         t = self.max_sequence_len
@@ -410,11 +535,38 @@ class BatchedLSTMGenerator(keras.layers.Layer):
                 "initial_state": self.initial_state,
                 "initial_stddev": self.initial_stddev,
                 "output_margin": self.output_margin,
+                "step_noise_dim": self.step_noise_dim,
+                "block_heads": self.block_heads,
+                "interpolate": self.interpolate,
                 "unroll": self.unroll,
                 "seed": self.seed,
             }
         )
         return config
+
+
+def _check_block_heads(value, n_outputs):
+    """`"per_position"`, `"shared"`, or a list of feature output indices."""
+    if isinstance(value, str):
+        return check_one_of(value, "block_heads", BLOCK_HEADS)
+    if isinstance(value, (list, tuple)):
+        indices = [check_int(i, "block_heads", minimum=0) for i in value]
+        bad = [i for i in indices if i >= n_outputs]
+        if not bad and len(set(indices)) == len(indices):
+            return sorted(indices)
+    raise ValueError(
+        "`block_heads` must be 'per_position', 'shared' or a list of "
+        f"distinct feature output indices in 0..{n_outputs - 1}. Received: "
+        f"block_heads={value!r}"
+    )
+
+
+def _output_columns(outputs, indices):
+    """The columns of `outputs[i]` for each i in `indices`, in order."""
+    starts = [0]
+    for output in outputs:
+        starts.append(starts[-1] + output.dim)
+    return [c for i in indices for c in range(starts[i], starts[i + 1])]
 
 
 def _lstm_update(z, c):

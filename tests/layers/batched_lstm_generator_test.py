@@ -1,5 +1,6 @@
 import numpy as np
 from keras.ops import convert_to_numpy as to_numpy
+from keras.ops import reshape as ops_reshape
 import pytest
 
 from keras_dg import Output
@@ -177,6 +178,14 @@ def test_layer_round_trips(tmp_path, initial_state):
         (dict(initial_state="learned"), "initial_state"),
         (dict(num_layers=0), "num_layers"),
         (dict(output_margin=-1.0), "output_margin"),
+        (dict(step_noise_dim=-1), "step_noise_dim"),
+        (dict(block_heads="per_step"), "block_heads"),
+        (dict(block_heads=[2]), "indices in 0..1"),
+        (dict(block_heads=[0, 0]), "distinct"),
+        (dict(block_heads=[True]), "block_heads"),
+        (dict(interpolate=1), "interpolate"),
+        (dict(feed_back=True, block_heads="shared"), "feed_back"),
+        (dict(feed_back=True, interpolate=True), "feed_back"),
     ],
 )
 def test_bad_arguments(kwargs, message):
@@ -213,3 +222,92 @@ def test_automatic_unrolling_depends_on_steps_and_training(
     features, _, _ = layer(_condition(3), training=training)
     assert tuple(features.shape) == (3, steps, 5)  # 3 columns + the flag's 2
     assert bool(calls) == scans
+
+
+def _given_noise(n=4, step_noise_dim=0, seed=2):
+    rng = np.random.default_rng(seed)
+    kwargs = {
+        "noise": rng.normal(size=(n, 4, 5)).astype("float32"),
+        "initial_state": rng.normal(size=(n, 1, 2, 4)).astype("float32"),
+    }
+    if step_noise_dim:
+        kwargs["step_noise"] = rng.normal(size=(n, 8, step_noise_dim)).astype(
+            "float32"
+        )
+    return kwargs
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        dict(block_heads="shared", interpolate=True, step_noise_dim=3),
+        dict(block_heads=[0], step_noise_dim=2),
+        dict(step_noise_dim=2, feed_back=True),
+    ],
+)
+def test_block_options_round_trip(tmp_path, options):
+    layer = run_layer_test(
+        BatchedLSTMGenerator,
+        dict(outputs=OUTPUTS, max_sequence_len=8, sample_len=2, num_units=4,
+             seed=0, name="lstm", **options),
+        _condition(4),
+        call_kwargs=_given_noise(step_noise_dim=options["step_noise_dim"]),
+        expected_output_shape=[(4, 8, 5), (4, 8), (4,)],
+        tmp_path=tmp_path,
+    )
+    assert BatchedLSTMGenerator.from_config(layer.get_config()).get_config() \
+        == layer.get_config()
+
+
+def test_shared_heads_have_no_per_position_weights():
+    """With shared heads and no step noise, a constant hidden state gives
+    every position of a block the same logits: no block template."""
+    layer = _layer(block_heads="shared", noise_dim=1)
+    layer(_condition(2))
+    assert tuple(layer.heads.kernel.shape) == (4, 5)
+    hidden = np.ones((4, 2, 4), "float32")
+    logits = to_numpy(layer._block_logits(hidden, 2)).reshape(2, 4, 2, 5)
+    np.testing.assert_allclose(logits[:, :, 0], logits[:, :, 1], rtol=1e-6)
+
+
+def test_listed_outputs_get_per_position_heads_only():
+    layer = _layer(block_heads=[0])
+    layer(_condition(2))
+    # Output 0 is one column: S = 2 per-position columns.
+    assert tuple(layer.position_heads.kernel.shape) == (4, 2)
+    rng = np.random.default_rng(0)
+    layer.position_heads.kernel.assign(rng.normal(size=(4, 2)))
+    hidden = np.ones((4, 2, 4), "float32")
+    logits = to_numpy(layer._block_logits(hidden, 2)).reshape(2, 4, 2, 5)
+    assert not np.allclose(logits[..., 0, 0], logits[..., 1, 0])
+    np.testing.assert_allclose(logits[..., 0, 1:], logits[..., 1, 1:], rtol=1e-6)
+
+
+def test_interpolation_ramps_from_the_previous_block():
+    layer = _layer(block_heads="shared", interpolate=True)
+    layer(_condition(1))
+    hidden = np.stack(
+        [np.full((1, 4), v, "float32") for v in (0.0, 1.0, 1.0, -1.0)]
+    )
+    blocks = to_numpy(
+        ops_reshape(layer._block_logits(hidden, 1), (4, 2, 5))
+    )
+    head = to_numpy(layer.heads(hidden))[:, 0]  # [4 blocks, 5]
+    # Block 0 has no previous block: its own logits at every position.
+    np.testing.assert_allclose(blocks[0], [head[0], head[0]], rtol=1e-5)
+    # Block 1: halfway from block 0 at position 0, block 1 at position 1.
+    np.testing.assert_allclose(blocks[1, 0], (head[0] + head[1]) / 2, rtol=1e-5)
+    np.testing.assert_allclose(blocks[1, 1], head[1], rtol=1e-5)
+
+
+def test_step_noise_varies_steps_independently():
+    layer = _layer(step_noise_dim=3)
+    kwargs = _given_noise(step_noise_dim=3)
+    first = to_numpy(layer(_condition(4), **kwargs)[0])
+    kwargs["step_noise"] = kwargs["step_noise"].copy()
+    kwargs["step_noise"][:, 1] += 1.0
+    second = to_numpy(layer(_condition(4), **kwargs)[0])
+    changed = np.abs(first - second).max(axis=(0, 2)) > 0
+    # Step 1 changes, not the other step of its block (0); the first
+    # block is always active, so no generation flag can hide it.
+    assert changed[1] and not changed[0]

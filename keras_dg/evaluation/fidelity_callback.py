@@ -1,4 +1,5 @@
-"""`FidelityCallback`: fidelity metrics in the training logs every N epochs."""
+"""`FidelityCallback`: fidelity metrics in the training logs every N epochs,
+and model selection by them."""
 
 import math
 
@@ -33,7 +34,10 @@ class FidelityCallback(keras.callbacks.Callback):
     a rank correlation of tied scores) is logged as NaN. The same `seed` is
     used at every evaluation, so changes between epochs come from the model,
     not the noise. The full result of the last evaluation is kept in
-    `latest`.
+    `latest`. With `restore_best_weights`, the callback also selects the
+    model: it keeps the weights of the best evaluation (`best`,
+    `best_epoch`, `best_weights`) and puts them back when training ends,
+    including the generators' weight average that `generate` uses.
 
     Lower is better for all metrics except `tstr_accuracy`, `tstr_r2` and
     the two `*_spearman` ones. Keras cannot infer that from the names: pass

@@ -46,7 +46,9 @@ class DoppelGANger(GenerationMixin, TrainStepMixin, keras.Model):
     (ALGORITHM §5; each default once, in `keras_dg.models.config.DEFAULTS`):
     batch size 100 (`fit`'s default here), one critic and one generator
     round per batch, GP weight 10, Adam(1e-3, beta_1=0.5, epsilon=1e-8) for
-    all three networks.
+    all three networks. One addition is on by default: `generate` samples
+    from an exponential moving average of the generators' weights
+    (`ema_decay=0.999`; `None` for the original's raw weights).
 
     Data go in encoded as in the original format (continuous columns scaled
     to [0, 1] or [-1, 1], discrete columns one-hot, zeros after each series'

@@ -126,8 +126,10 @@ class GenerationMixin:
                 return
             sources = self.ema_sources
             raw = [np.array(ops.convert_to_numpy(v)) for v in sources]
+            # Copies: on JAX a variable assigned another variable shares its
+            # buffer, which a compiled call may not take twice.
             for variable, average in zip(sources, self.ema_variables):
-                variable.assign(average)
+                variable.assign(np.array(ops.convert_to_numpy(average)))
             try:
                 yield
             finally:

@@ -233,7 +233,7 @@ def test_generate_uses_the_weight_average():
         np.testing.assert_array_equal(keras.ops.convert_to_numpy(v), r)
     # Generating from the average is generating with its values as weights.
     for v, average in zip(model.ema_sources, model.ema_variables):
-        v.assign(average)
+        v.assign(keras.ops.convert_to_numpy(average))
     np.testing.assert_array_equal(
         model.generate(4, seed=0, use_ema=False).features, averaged.features
     )

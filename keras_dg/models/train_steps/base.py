@@ -5,10 +5,13 @@ model.
 `DoppelGANger` inherits: unpacking and encoding a `fit` batch
 (`unpack_batch`, `encode`, `pack_real`, `real_critic_inputs`), the fakes
 (`training_fakes`), the critics' rows and jobs (`critic_inputs`,
-`critic_jobs`), the generator's loss (`generator_loss_terms`), the trackers
-(`update_trackers`) and the dispatch to the backend's step (`train_step`,
-see `keras_dg.models.train_steps.get_train_step`); also `fit` and the
-checks of its in-memory data (`check_dataset`). The modules beside this
+`critic_jobs`), the generator's loss (`generator_loss_terms`), the
+generators' weight average (`update_ema`, which every backend's step calls
+after each generator update), the trackers (`update_trackers`) and the
+dispatch to the backend's step (`train_step`, see
+`keras_dg.models.train_steps.get_train_step`); also `fit` (with its time
+budget and model selection on `validation_data`) and the checks of its
+in-memory data (`check_dataset`). The modules beside this
 one hold only each backend's gradient machinery.
 """
 

@@ -16,6 +16,10 @@ functional training:
   `model.optimizer`'s variables; the model's optimizer is one
   `keras.optimizers.MultiOptimizer` holding the generator's, the critic's and
   the attribute critic's optimizers, so all three states are carried.
+- The generators' weight average (`model.update_ema`, after each
+  generator update) is a set of non-trainable model variables: its
+  assignments are recorded in the same scope and threaded like the
+  BatchNorm statistics.
 - Gradients come from `jax.value_and_grad` / `jax.vjp` of pure functions of
   the trained variables' values (`_pure`). The gradient penalty takes the
   critic's input gradient with `jax.vjp` inside the critic's loss function,

@@ -7,7 +7,9 @@ generator forward, packing, and the loss terms (`keras_dg.models.losses`).
 
 One batch: `d_rounds` critic rounds (the main critic and, with `aux_disc`,
 the attribute critic, each with its own alpha), then `g_rounds` generator
-rounds (ALGORITHM §6). By default every round draws fresh noise. With the
+rounds (ALGORITHM §6); after each generator update the weight average
+moves (`model.update_ema`, with `ema_decay`). By default every round draws
+fresh noise. With the
 model's `shared_noise`, one draw per batch serves every round, as in the
 original; the generator's forward pass for the critic rounds is then
 recorded once and reused by the first generator round.

@@ -8,7 +8,9 @@ gradient penalty's input gradient is taken with
 `torch.autograd.grad(create_graph=True)` so that the critic's gradient flows
 through it (second order), and each round's parameter gradients with
 `torch.autograd.grad` on that round's variables only (no `.grad`
-accumulation to clear). Optimizer updates run under `torch.no_grad()`.
+accumulation to clear). Optimizer updates, and the generators' weight
+average after each generator update (`model.update_ema`), run under
+`torch.no_grad()`.
 
 `torch.compile` (what Keras uses for `jit_compile=True` on this backend)
 does not support the double backward of the gradient penalty

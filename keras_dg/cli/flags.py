@@ -97,6 +97,20 @@ def optional_fraction(text):
     return fraction(text)
 
 
+def block_heads(text):
+    """shared, per_position, or comma-separated feature output indices."""
+    text = str(text).strip()
+    if text in ("shared", "per_position"):
+        return text
+    try:
+        return [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            "expected shared, per_position or comma-separated feature "
+            f"output indices (e.g. 0,2), got {text!r}"
+        ) from None
+
+
 def assignment(text):
     """NAME=VALUE, the value parsed as JSON when it is JSON (else a str)."""
     name, sep, value = str(text).partition("=")
@@ -153,13 +167,19 @@ _HYPERPARAMETER_HELP = {
     "attr_disc_num_units": "auxiliary critic units per layer",
     "attribute_latent_dim": "attribute noise width",
     "feature_latent_dim": "per-step feature noise width",
+    "step_noise_dim": "width of a noise per time step; 0: none, as the paper",
+    "block_heads": "output heads of a block's positions: shared, "
+                   "per_position (the paper) or the feature outputs (e.g. "
+                   "0,2) with a real period of sample_len",
+    "interpolate": "blend each block of sample_len steps from the previous "
+                   "one (false: the paper)",
     "ema_decay": "decay of the generators' weight average that generation "
                  "uses, in [0, 1); none: the raw weights, as the paper",
 }
 # `sample_len` has no default: it depends on the series length.
 _TYPES = {bool: boolean, int: int, float: float, str: str}
 # Hyperparameters that also take None, with their flag type.
-_OPTIONAL_TYPES = {"ema_decay": optional_fraction}
+_OPTIONAL_TYPES = {"ema_decay": optional_fraction, "block_heads": block_heads}
 HYPERPARAMETERS = {
     name: (
         _OPTIONAL_TYPES.get(name) or _TYPES[type(DEFAULTS.get(name, 0))],
@@ -190,6 +210,7 @@ TRAINING_FLAGS = {
 
 _METAVARS = {
     int: "N", float: "X", boolean: "BOOL", str: "NAME", optional_fraction: "X",
+    block_heads: "HEADS",
 }
 
 

@@ -26,6 +26,7 @@ import numpy as np
 from keras_dg.evaluation._utils import check_dataset
 from keras_dg.evaluation._utils import check_pair
 from keras_dg.evaluation._utils import continuous_feature_columns
+from keras_dg.specs import output_slices
 from keras_dg.validation import check_int
 
 _EPS = 1e-8
@@ -228,3 +229,41 @@ def block_artifact_score(real, synthetic, sample_len):
         "real": real_excess,
         "synthetic": synthetic_excess,
     }
+
+
+def periodic_features(dataset, sample_len, threshold=0.05):
+    """The feature outputs whose series have a real period of `sample_len`.
+
+    A feature counts as periodic when its ACF exceeds its neighbours at the
+    lags k*S by more than `threshold` on average (the excess of
+    `block_artifact_score`), e.g. daily flight counts with S=7 (excess
+    0.21 on the built-in flights data; the mean delay's is 0.02). Those are
+    the outputs that deserve per-position heads
+    (`DoppelGANger(block_heads=periodic_features(train, S))`).
+
+    Args:
+        dataset: `TimeSeriesDataset`, the training data.
+        sample_len: int >= 2.
+        threshold: float. Defaults to 0.05.
+
+    Returns:
+        sorted list of indices into `dataset.feature_outputs` (continuous
+        outputs only; a multi-column output counts when any column does).
+        Empty when the series are shorter than `2 * sample_len + 1`.
+    """
+    check_int(sample_len, "sample_len", minimum=2)
+    check_dataset(dataset, "dataset")
+    if dataset.max_sequence_len < 2 * sample_len + 1:
+        return []
+    return [
+        index
+        for index, (output, start, end) in enumerate(
+            output_slices(dataset.feature_outputs)
+        )
+        if not output.is_discrete and any(
+            _block_excess(
+                autocorrelation(dataset.features[:, :, column]), sample_len
+            )[0] > threshold
+            for column in range(start, end)
+        )
+    ]

@@ -173,12 +173,6 @@ class BatchedLSTMGenerator(keras.layers.Layer):
         check_int(step_noise_dim, "step_noise_dim", minimum=0)
         block_heads = _check_block_heads(block_heads, len(self.outputs))
         check_bool(interpolate, "interpolate")
-        if feed_back and (interpolate or block_heads != "per_position"):
-            raise ValueError(
-                "`feed_back=True` supports only block_heads='per_position' "
-                f"and interpolate=False; received block_heads={block_heads!r}"
-                f", interpolate={interpolate}."
-            )
         if unroll is not None:
             check_bool(unroll, "unroll")
         self.max_sequence_len = max_sequence_len
@@ -249,7 +243,7 @@ class BatchedLSTMGenerator(keras.layers.Layer):
             # depend on the noise, and its gradient would average to zero.
             self.step_noise_kernel = self.add_weight(
                 shape=(self.step_noise_dim, self.step_dim),
-                initializer=keras.initializers.RandomNormal(stddev=0.1),
+                initializer=keras.initializers.RandomNormal(stddev=1.0),
                 name="step_noise_kernel",
             )
         if self.initial_state == "variable":
@@ -344,7 +338,16 @@ class BatchedLSTMGenerator(keras.layers.Layer):
                     cell.bias, x, cell.kernel, cell.recurrent_kernel, state,
                     unroll,
                 )
-            logits = self._block_logits(x, batch_size)
+            logits = self._block_logits(x, batch_size)  # [B, L, S, d]
+            if self.interpolate:
+                # Block 0 has no block before it: its own logits.
+                logits = self._interpolate(
+                    logits,
+                    ops.concatenate([logits[:, :1], logits[:, :-1]], axis=1),
+                )
+            logits = ops.reshape(
+                logits, (batch_size, self.max_sequence_len, self.step_dim)
+            )
             if step_noise is not None:
                 logits = logits + ops.matmul(
                     step_noise, self.step_noise_kernel
@@ -355,25 +358,22 @@ class BatchedLSTMGenerator(keras.layers.Layer):
         return self._end_series(features)
 
     def _block_logits(self, hidden, batch_size):
-        """The heads' logits [B, T, d] from the hidden states [L, B, u].
+        """The heads' logits [B, L', S, d] from hidden states [L', B, u].
 
         Per-position heads (the paper) give position j of every block its
         own weights; shared heads give all positions the same, with the
         outputs in `block_heads` taking per-position heads on top.
-        `interpolate` blends position j of block i linearly from block
-        i - 1's logits to block i's (weight (j + 1) / S), so consecutive
-        blocks join without a jump.
         """
         s, d = self.sample_len, self.step_dim
 
-        def per_block(layer, width):
+        def per_block(layer, positions, width):
             logits = ops.transpose(layer(hidden), (1, 0, 2))
-            return ops.reshape(logits, (batch_size, self.num_steps, -1, width))
+            return ops.reshape(logits, (batch_size, -1, positions, width))
 
         if self.block_heads == "per_position":
-            logits = per_block(self.heads, d)
+            logits = per_block(self.heads, s, d)
         else:
-            logits = ops.repeat(per_block(self.heads, d), s, axis=2)
+            logits = ops.repeat(per_block(self.heads, 1, d), s, axis=2)
         if self.position_heads is not None:
             columns = len(self.position_columns)
             select = ops.one_hot(
@@ -382,16 +382,19 @@ class BatchedLSTMGenerator(keras.layers.Layer):
             )  # [columns, d]
             keep = 1.0 - ops.sum(select, axis=0)
             logits = logits * keep + ops.matmul(
-                per_block(self.position_heads, columns), select
+                per_block(self.position_heads, s, columns), select
             )
-        if self.interpolate:
-            previous = ops.concatenate([logits[:, :1], logits[:, :-1]], axis=1)
-            weight = ops.reshape(
-                ops.cast(ops.arange(1, s + 1), logits.dtype) / s,
-                (1, 1, s, 1),
-            )
-            logits = previous + weight * (logits - previous)
-        return ops.reshape(logits, (batch_size, self.max_sequence_len, d))
+        return logits
+
+    def _interpolate(self, logits, previous):
+        """Position j of each block blended from `previous` (the logits of
+        the block before) to its own, with weight (j + 1) / S."""
+        weight = ops.reshape(
+            ops.cast(ops.arange(1, self.sample_len + 1), logits.dtype)
+            / self.sample_len,
+            (self.sample_len, 1),
+        )
+        return previous + weight * (logits - previous)
 
     def _step_noise(self, batch_size, step_noise, dtype):
         """The per-time-step noise [B, T, step_noise_dim] (None if off)."""
@@ -475,9 +478,12 @@ class BatchedLSTMGenerator(keras.layers.Layer):
                 z = z + ops.matmul(h, recurrent_kernel)
                 x, c = _lstm_update(z, c)
                 states[layer] = [x, c]
-            step = ops.reshape(
-                self.heads(x), (batch_size, self.sample_len, self.step_dim)
-            )
+            step = self._block_logits(x[None], batch_size)[:, 0]
+            if self.interpolate:
+                block = step
+                if i > 0:
+                    step = self._interpolate(step, previous_block)
+                previous_block = block
             if step_noise is not None:
                 window = step_noise[
                     :, i * self.sample_len:(i + 1) * self.sample_len

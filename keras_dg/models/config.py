@@ -17,6 +17,7 @@ Example:
 from keras_dg.layers.batched_lstm_generator import INITIAL_STATES
 from keras_dg.validation import check_bool
 from keras_dg.validation import check_float
+from keras_dg.validation import check_int
 from keras_dg.validation import check_non_negative_float
 from keras_dg.validation import check_one_of
 from keras_dg.validation import check_positive_float
@@ -49,6 +50,17 @@ STRUCTURE = {
     "attr_disc_num_units": (200, "Units of the auxiliary critic."),
     "attribute_latent_dim": (5, "Width of the attribute noise."),
     "feature_latent_dim": (5, "Width of the per-step feature noise."),
+    "step_noise_dim": (
+        5, "Width of a noise per time step (not per LSTM step); 0: none (the "
+        "original)."
+    ),
+    "block_heads": (
+        "shared", "Heads of a block's positions: shared, per_position (the "
+        "original) or the feature outputs with a real period of S."
+    ),
+    "interpolate": (
+        True, "Blend each block from the previous one (False: the original)."
+    ),
 }
 LOSS = {
     "d_gp_coe": (10.0, "Gradient-penalty weight of the critic."),
@@ -92,6 +104,16 @@ GROUPS = {
     "other": OTHER,
 }
 
+# Where keras-dg's defaults depart from the original on purpose, the
+# original's values: `DoppelGANger(**PAPER)` trains the paper's model, and a
+# saved config without these keys (written before they existed) loads as it.
+PAPER = {
+    "step_noise_dim": 0,
+    "block_heads": "per_position",
+    "interpolate": False,
+    "ema_decay": None,
+}
+
 DEFAULTS = {
     name: default
     for group in GROUPS.values()
@@ -103,7 +125,7 @@ DOCS = {
 
 _BOOLS = (
     "aux_disc", "self_norm", "noise", "feed_back", "shared_noise",
-    "fix_feature_network",
+    "fix_feature_network", "interpolate",
 )
 _POSITIVE_INTS = (
     "num_packing", "d_rounds", "g_rounds", "gen_feature_num_layers",
@@ -146,6 +168,10 @@ def check_hyperparameters(values):
             allow_none=name == "ema_decay",
         )
     check_one_of(values["initial_state"], "initial_state", INITIAL_STATES)
+    values["step_noise_dim"] = check_int(
+        values["step_noise_dim"], "step_noise_dim", minimum=0
+    )
+    # `block_heads` is checked by the generator layer (it knows the outputs).
     values["dp_noise_multiplier"] = check_non_negative_float(
         values["dp_noise_multiplier"], "dp_noise_multiplier", allow_none=True
     )

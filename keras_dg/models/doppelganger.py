@@ -13,6 +13,7 @@ from keras_dg.layers.attribute_generator import AttributeGenerator
 from keras_dg.layers.batched_lstm_generator import BatchedLSTMGenerator
 from keras_dg.layers.packed_critic import PackedCritic
 from keras_dg.models.config import DEFAULTS
+from keras_dg.models.config import PAPER
 from keras_dg.models.config import check_hyperparameters
 from keras_dg.models.generation import GenerationMixin
 from keras_dg.models.train_steps.base import TrainStepMixin
@@ -103,6 +104,22 @@ class DoppelGANger(GenerationMixin, TrainStepMixin, keras.Model):
             size. 5 and 200.
         attribute_latent_dim: int. Attribute noise width. Defaults to 5.
         feature_latent_dim: int. Per-step feature noise width. Defaults to 5.
+        step_noise_dim: int >= 0. Width of a noise drawn for every time step
+            and added to the feature generator's logits through one
+            projection shared by all steps, so the steps of a block vary
+            independently. 0 is the original. Defaults to 5.
+        block_heads: `"shared"`, `"per_position"` or a list of indices into
+            `feature_outputs`. The original gives position j of every block
+            of `sample_len` steps its own output head (`"per_position"`):
+            that stamps one shape on every block, a sawtooth of period S
+            that the data need not have (ACF spikes at lags k*S). `"shared"`
+            gives all positions one head; the listed outputs (features with
+            a real period of S, e.g. daily counts with S=7; see
+            `keras_dg.evaluation.periodic_features`) keep per-position heads
+            on top. Defaults to `"shared"`.
+        interpolate: bool. Blend position j of block i from block i - 1's
+            logits to block i's (weight (j + 1) / S), so blocks join without
+            a jump. False is the original. Defaults to True.
         fix_feature_network: bool. Retraining mode (ALGORITHM §7): only the
             real-attribute generator trains; the feature and min/max
             generators stay fixed, and the critics see zeros in place of
@@ -200,6 +217,9 @@ class DoppelGANger(GenerationMixin, TrainStepMixin, keras.Model):
         attr_disc_num_units=DEFAULTS["attr_disc_num_units"],
         attribute_latent_dim=DEFAULTS["attribute_latent_dim"],
         feature_latent_dim=DEFAULTS["feature_latent_dim"],
+        step_noise_dim=DEFAULTS["step_noise_dim"],
+        block_heads=DEFAULTS["block_heads"],
+        interpolate=DEFAULTS["interpolate"],
         fix_feature_network=DEFAULTS["fix_feature_network"],
         ema_decay=DEFAULTS["ema_decay"],
         dp_noise_multiplier=DEFAULTS["dp_noise_multiplier"],
@@ -281,6 +301,9 @@ class DoppelGANger(GenerationMixin, TrainStepMixin, keras.Model):
             num_units=self.gen_feature_num_units,
             noise=self.noise,
             noise_dim=self.feature_latent_dim,
+            step_noise_dim=self.step_noise_dim,
+            block_heads=self.block_heads,
+            interpolate=self.interpolate,
             feed_back=self.feed_back,
             initial_state=self.initial_state,
             initial_stddev=self.initial_stddev,
@@ -543,6 +566,10 @@ class DoppelGANger(GenerationMixin, TrainStepMixin, keras.Model):
                 batch_size, self.num_steps, self.feature_latent_dim
             ),
         }
+        if self.step_noise_dim:
+            shapes["step_noise"] = (
+                batch_size, self.max_sequence_len, self.step_noise_dim
+            )
         if self.initial_state == "random":
             shapes["initial_state"] = (
                 batch_size, self.gen_feature_num_layers, 2,
@@ -582,6 +609,7 @@ class DoppelGANger(GenerationMixin, TrainStepMixin, keras.Model):
             hard,
             noise=noise["feature_noise"] if self.noise else None,
             initial_state=noise.get("initial_state"),
+            step_noise=noise.get("step_noise"),
             training=training,
         )
         return features, soft, gen_flag, lengths
@@ -603,6 +631,16 @@ class DoppelGANger(GenerationMixin, TrainStepMixin, keras.Model):
         }
 
     # --- Config -------------------------------------------------------------
+
+    @classmethod
+    def from_config(cls, config):
+        # A config saved before these generator options existed holds the
+        # original's generator: load it as such (its weights fit no other).
+        # (A missing `ema_decay` needs no such care: see
+        # `load_own_variables`.)
+        added = ("step_noise_dim", "block_heads", "interpolate")
+        config = {**{name: PAPER[name] for name in added}, **config}
+        return super().from_config(config)
 
     def get_config(self):
         config = super().get_config()

@@ -57,3 +57,16 @@ def test_bad_arguments():
         block_artifact_score(data, data, 7)
     with pytest.raises(ValueError, match="sample_len"):
         block_artifact_score(data, data, 2.5)
+
+
+def test_periodic_features_finds_the_feature_with_period_s():
+    from keras_dg.evaluation import periodic_features
+
+    rng = np.random.default_rng(4)
+    noise = _ar1(200, 35, rng)
+    weekly = _blocky(200, 35, 7, rng)
+    data = make_dataset(np.stack([noise, weekly], axis=-1))
+    assert periodic_features(data, 7) == [1]
+    assert periodic_features(data, 5) == []
+    # Too short for a lag S with both neighbours: nothing to tell.
+    assert periodic_features(make_dataset(noise[:, :10]), 7) == []

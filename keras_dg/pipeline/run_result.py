@@ -18,6 +18,9 @@ class RunResult:
         report_md: str or None. The same report as Markdown.
         metrics: str or None. `metrics.json`, every metric of the report.
         summary: dict. The report's headline metrics.
+        floor: dict or None. The same metrics of the real training data
+            against the reference (real vs. real: the best a generator can
+            do); None without a held-out split.
         epochs: int. Epochs trained in total.
         seconds: dict. Wall-clock seconds of `train`, `generate`, `report`
             and `total`.
@@ -34,12 +37,13 @@ class RunResult:
     summary: dict
     epochs: int
     seconds: dict
+    floor: object = None
 
     def outputs(self):
         """The written paths by name (what `run.json` records)."""
         return {
             k: v for k, v in dataclasses.asdict(self).items()
-            if k not in ("summary", "seconds", "epochs")
+            if k not in ("summary", "floor", "seconds", "epochs")
         }
 
     def describe(self):
@@ -56,12 +60,17 @@ class RunResult:
             f"({self.epochs} epochs): {self.out_dir}"
         ]
         lines += [f"  {name:<16} {path}" for name, path in rows if path]
-        shown = {k: v for k, v in self.summary.items() if v is not None}
-        if shown:
+        if self.summary:
+            from keras_dg.evaluation import format_summary
+
             lines.append(
-                "  headline metrics: "
-                + ", ".join(f"{k}={v:.4g}" for k, v in list(shown.items())[:6])
+                "  metrics (floor: real training data vs. the reference)"
+                if self.floor else "  metrics"
             )
+            lines += [
+                f"    {line}"
+                for line in format_summary(self.summary, self.floor)
+            ]
         return "\n".join(lines)
 
 

@@ -83,7 +83,9 @@ def run(train, out_dir, preset="flights", model_kwargs=None, training=None,
         plan, model, list(callbacks or []) + standard
     )
     synthetic, generated, generate_seconds = steps.generate(plan, model)
-    summary, reported, report_seconds = steps.report(plan, synthetic)
+    summary, floor, reported, report_seconds = steps.report(
+        plan, synthetic, sample_len=model.sample_len
+    )
     seconds = {
         "train": round(train_seconds, 2),
         "generate": round(generate_seconds, 2),
@@ -91,7 +93,7 @@ def run(train, out_dir, preset="flights", model_kwargs=None, training=None,
         "total": round(time.time() - started, 2),
     }
     result = RunResult(
-        out_dir=plan.out_dir, model=model_path, summary=summary,
+        out_dir=plan.out_dir, model=model_path, summary=summary, floor=floor,
         epochs=plan.options["epochs"], seconds=seconds, **generated,
         **reported,
     )

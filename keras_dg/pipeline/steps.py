@@ -143,16 +143,18 @@ def generate(plan, model):
     return synthetic, paths, time.time() - started
 
 
-def report(plan, synthetic):
+def report(plan, synthetic, sample_len=None):
     """Writes the fidelity report, if the plan asks for one.
 
-    Returns `(summary, paths, seconds)` with `paths` the `report_html`,
+    Returns `(summary, floor, paths, seconds)`: the headline metrics, the
+    same metrics of the real training data against the reference (the
+    floor; None without a held-out split), and `paths` the `report_html`,
     `report_md` and `metrics` of `RunResult` (None without a report).
     """
     paths = {"report_html": None, "report_md": None, "metrics": None}
     started = time.time()
     if not plan.report:
-        return {}, paths, time.time() - started
+        return {}, None, paths, time.time() - started
     from keras_dg.evaluation import write_report
 
     report_dir = os.path.join(plan.out_dir, files.REPORT_DIR)
@@ -164,6 +166,8 @@ def report(plan, synthetic):
         train=plan.held_out_train,
         seed=plan.seed,
         metrics=plan.metrics,
+        transformer=plan.transformer,
+        sample_len=sample_len,
         title=(
             f"keras-dg fidelity report: preset {plan.preset['name']}"
             f"{' (quick)' if plan.quick else ''}, "
@@ -176,4 +180,7 @@ def report(plan, synthetic):
         "report_md": os.path.join(report_dir, "report.md"),
         "metrics": os.path.join(report_dir, "metrics.json"),
     }
-    return result.get("summary", {}), paths, time.time() - started
+    return (
+        result.get("summary", {}), result.get("floor"), paths,
+        time.time() - started,
+    )

@@ -31,7 +31,10 @@ def test_run_writes_model_generated_data_and_report(tmp_path):
     # The report compared against the test split.
     with open(result.metrics) as f:
         metrics = json.load(f)
-    assert metrics["n_series"] == {"real": 8, "synthetic": 9, "train": 12}
+    assert metrics["n_series"] == {"real": 8, "synthetic": 9, "train": 12, "floor": 9}
+    # The floor (real train vs. the test split) is printed beside each metric.
+    assert set(result.floor) == set(result.summary)
+    assert "floor" in result.describe() and "acf_mse" in result.describe()
     # The saved model generates.
     model = keras.saving.load_model(result.model)
     assert isinstance(model, keras_dg.DoppelGANger)
@@ -74,7 +77,7 @@ def test_run_report_reference_is_train_without_test(tmp_path):
     with open(result.metrics) as f:
         metrics = json.load(f)
     # No held-out data: train is the reference, no memorization check.
-    assert metrics["n_series"] == {"real": 10, "synthetic": 10, "train": None}
+    assert metrics["n_series"] == {"real": 10, "synthetic": 10, "train": None, "floor": None}
 
 
 def test_run_without_report(tmp_path):

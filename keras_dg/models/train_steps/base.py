@@ -264,8 +264,9 @@ class TrainStepMixin:
             time_budget: float, str or None. Stop training once this much
                 wall-clock time is spent (seconds, or `"90s"`, `"10m"`,
                 `"1h"`): appends a `keras_dg.callbacks.TimeBudget`. Without
-                `epochs`, training then runs until the budget ends it
-                (`epochs` defaults to `UNLIMITED_EPOCHS`). Defaults to None.
+                `epochs` (or with `epochs=None`), training runs until the
+                budget ends it (`keras_dg.callbacks.UNLIMITED_EPOCHS`
+                epochs); with both, whichever ends first. Defaults to None.
             validation_data: `TimeSeriesDataset` or None. Held-out real
                 series, for model selection: a
                 `keras_dg.evaluation.FidelityCallback` is put first in the

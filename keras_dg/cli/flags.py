@@ -37,6 +37,13 @@ def boolean(text):
     )
 
 
+def boolean_or_auto(text):
+    """true/false (as `boolean`), or auto for None."""
+    if str(text).strip().lower() in ("auto", "none"):
+        return None
+    return boolean(text)
+
+
 def names(text):
     """A comma-separated list of column names."""
     result = [n.strip() for n in str(text).split(",")]
@@ -171,6 +178,9 @@ _HYPERPARAMETER_HELP = {
     "block_heads": "output heads of a block's positions: shared, "
                    "per_position (the paper) or the feature outputs (e.g. "
                    "0,2) with a real period of sample_len",
+    "full_length": "every series runs the full length (true), the "
+                   "generation flag ends them (false: the paper), or auto: "
+                   "true when every training series is full length",
     "interpolate": "blend each block of sample_len steps from the previous "
                    "one (false: the paper)",
     "ema_decay": "decay of the generators' weight average that generation "
@@ -179,7 +189,11 @@ _HYPERPARAMETER_HELP = {
 # `sample_len` has no default: it depends on the series length.
 _TYPES = {bool: boolean, int: int, float: float, str: str}
 # Hyperparameters that also take None, with their flag type.
-_OPTIONAL_TYPES = {"ema_decay": optional_fraction, "block_heads": block_heads}
+_OPTIONAL_TYPES = {
+    "ema_decay": optional_fraction,
+    "block_heads": block_heads,
+    "full_length": boolean_or_auto,
+}
 HYPERPARAMETERS = {
     name: (
         _OPTIONAL_TYPES.get(name) or _TYPES[type(DEFAULTS.get(name, 0))],
@@ -210,7 +224,7 @@ TRAINING_FLAGS = {
 
 _METAVARS = {
     int: "N", float: "X", boolean: "BOOL", str: "NAME", optional_fraction: "X",
-    block_heads: "HEADS",
+    block_heads: "HEADS", boolean_or_auto: "BOOL|auto",
 }
 
 

@@ -102,6 +102,9 @@ class BatchedLSTMGenerator(keras.layers.Layer):
             for `initial_state="random"`; drawn when omitted.
         step_noise: optional [B, T, step_noise_dim] tensor; drawn by the
             layer when omitted and `step_noise_dim` > 0.
+        full_length: optional scalar (0 or 1). With 1 every series runs
+            the full `max_sequence_len` (the generation flag ends none), as
+            the original's maintainers advise for fixed-length data.
         training: bool.
 
     Returns:
@@ -223,7 +226,7 @@ class BatchedLSTMGenerator(keras.layers.Layer):
 
     def build(
         self, condition_shape, noise_shape=None, initial_state_shape=None,
-        step_noise_shape=None,
+        step_noise_shape=None, full_length_shape=None,
     ):
         self.condition_dim = int(condition_shape[-1])
         input_dim = self.condition_dim
@@ -289,7 +292,7 @@ class BatchedLSTMGenerator(keras.layers.Layer):
 
     def call(
         self, condition, noise=None, initial_state=None, step_noise=None,
-        training=None,
+        full_length=None, training=None,
     ):
         batch_size = ops.shape(condition)[0]
         dtype = condition.dtype
@@ -355,7 +358,7 @@ class BatchedLSTMGenerator(keras.layers.Layer):
             features = apply_output_activations(
                 logits, self.step_outputs, margin=self.output_margin
             )
-        return self._end_series(features)
+        return self._end_series(features, full_length)
 
     def _block_logits(self, hidden, batch_size):
         """The heads' logits [B, L', S, d] from hidden states [L', B, u].
@@ -499,11 +502,17 @@ class BatchedLSTMGenerator(keras.layers.Layer):
             (batch_size, self.max_sequence_len, self.step_dim),
         )
 
-    def _end_series(self, features):
-        """Generation flags, lengths, and block masking (ALGORITHM §3.6)."""
+    def _end_series(self, features, full_length=None):
+        """Generation flags, lengths, and block masking (ALGORITHM §3.6).
+
+        With `full_length` 1, no step ends a series."""
         batch_size = ops.shape(features)[0]
         flag_probs = features[..., -2:]
         keep_going = ops.cast(flag_probs[..., 0] >= flag_probs[..., 1], "int32")
+        if full_length is not None:
+            keep_going = ops.maximum(
+                keep_going, ops.cast(full_length, "int32")
+            )
         # flag[t] = 1 while every earlier step said "continue".
         survived = ops.cumprod(keep_going, axis=1)
         flag = ops.concatenate(
@@ -520,7 +529,7 @@ class BatchedLSTMGenerator(keras.layers.Layer):
 
     def compute_output_shape(
         self, condition_shape, noise_shape=None, initial_state_shape=None,
-        step_noise_shape=None,
+        step_noise_shape=None, full_length_shape=None,
     ):
         batch = condition_shape[0]
         t = self.max_sequence_len

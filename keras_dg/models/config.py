@@ -61,6 +61,10 @@ STRUCTURE = {
     "interpolate": (
         True, "Blend each block from the previous one (False: the original)."
     ),
+    "full_length": (
+        None, "Every series runs the full length (True), the generation "
+        "flag ends them (False: the original), or None: decided by the data."
+    ),
 }
 LOSS = {
     "d_gp_coe": (10.0, "Gradient-penalty weight of the critic."),
@@ -111,6 +115,7 @@ PAPER = {
     "step_noise_dim": 0,
     "block_heads": "per_position",
     "interpolate": False,
+    "full_length": False,
     "ema_decay": None,
 }
 
@@ -171,6 +176,8 @@ def check_hyperparameters(values):
     values["step_noise_dim"] = check_int(
         values["step_noise_dim"], "step_noise_dim", minimum=0
     )
+    if values["full_length"] is not None:
+        values["full_length"] = check_bool(values["full_length"], "full_length")
     # `block_heads` is checked by the generator layer (it knows the outputs).
     values["dp_noise_multiplier"] = check_non_negative_float(
         values["dp_noise_multiplier"], "dp_noise_multiplier", allow_none=True

@@ -117,6 +117,14 @@ class DoppelGANger(GenerationMixin, TrainStepMixin, keras.Model):
             a real period of S, e.g. daily counts with S=7; see
             `keras_dg.evaluation.periodic_features`) keep per-position heads
             on top. Defaults to `"shared"`.
+        full_length: bool or None. True: every series runs the full
+            `max_sequence_len` (the generation flag ends none, in training
+            and generation; the original's maintainers' advice for
+            fixed-length data, where a learned flag only ends series early
+            at random). False: the flag ends series, as the original. None:
+            `fit` decides from the in-memory training data (True when every
+            series has the full length). The decision is a saved variable,
+            `full_length_state`. Defaults to None.
         interpolate: bool. Blend position j of block i from block i - 1's
             logits to block i's (weight (j + 1) / S), so blocks join without
             a jump. False is the original. Defaults to True.
@@ -218,6 +226,7 @@ class DoppelGANger(GenerationMixin, TrainStepMixin, keras.Model):
         attribute_latent_dim=DEFAULTS["attribute_latent_dim"],
         feature_latent_dim=DEFAULTS["feature_latent_dim"],
         step_noise_dim=DEFAULTS["step_noise_dim"],
+        full_length=DEFAULTS["full_length"],
         block_heads=DEFAULTS["block_heads"],
         interpolate=DEFAULTS["interpolate"],
         fix_feature_network=DEFAULTS["fix_feature_network"],
@@ -346,6 +355,13 @@ class DoppelGANger(GenerationMixin, TrainStepMixin, keras.Model):
         if self.attribute_critic is not None:
             self.attribute_critic.build((None, self.attribute_dim))
         self._build_ema()
+        # 1: every series runs the full length (`full_length`); set by
+        # `fit` from the training data when `full_length` is None.
+        self.full_length_state = self.add_weight(
+            shape=(), initializer="ones" if self.full_length else "zeros",
+            dtype="float32", trainable=False, autocast=False,
+            aggregation="only_first_replica", name="full_length",
+        )
         self.built = True
 
     def _build_ema(self):
@@ -390,10 +406,11 @@ class DoppelGANger(GenerationMixin, TrainStepMixin, keras.Model):
         ]
 
     def load_own_variables(self, store):
-        # A file saved before `ema_decay` existed (or with it None) holds no
-        # average: keep `ema_updates` at 0, so that `generate` uses the
-        # loaded raw weights and the next update copies them.
-        if self.ema_variables and not list(store.keys()):
+        # A file saved before `ema_decay` and `full_length` existed holds
+        # none of the model's own variables: keep `ema_updates` at 0, so
+        # that `generate` uses the loaded raw weights and the next update
+        # copies them, and `full_length_state` at its initial value.
+        if not list(store.keys()):
             return
         super().load_own_variables(store)
 
@@ -610,6 +627,7 @@ class DoppelGANger(GenerationMixin, TrainStepMixin, keras.Model):
             noise=noise["feature_noise"] if self.noise else None,
             initial_state=noise.get("initial_state"),
             step_noise=noise.get("step_noise"),
+            full_length=self.full_length_state,
             training=training,
         )
         return features, soft, gen_flag, lengths
@@ -638,7 +656,7 @@ class DoppelGANger(GenerationMixin, TrainStepMixin, keras.Model):
         # original's generator: load it as such (its weights fit no other).
         # (A missing `ema_decay` needs no such care: see
         # `load_own_variables`.)
-        added = ("step_noise_dim", "block_heads", "interpolate")
+        added = ("step_noise_dim", "block_heads", "interpolate", "full_length")
         config = {**{name: PAPER[name] for name in added}, **config}
         return super().from_config(config)
 

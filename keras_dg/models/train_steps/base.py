@@ -306,6 +306,10 @@ class TrainStepMixin:
         if not self.compiled:
             raise RuntimeError("Call `compile()` before `fit()`.")
         x, in_memory = self._training_inputs(x, y)
+        if in_memory and self.full_length is None:
+            self.full_length_state.assign(
+                float(np.all(np.asarray(x["gen_flag"]) == 1))
+            )
         if in_memory and batch_size is None:
             batch_size = min(_DEFAULT_BATCH_SIZE, len(x["features"]))
         if not in_memory:

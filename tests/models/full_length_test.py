@@ -1,0 +1,74 @@
+import keras
+import numpy as np
+import pytest
+
+from keras_dg import DoppelGANger
+from keras_dg import Output
+from keras_dg import TimeSeriesDataset
+
+TINY = dict(
+    sample_len=2, gen_feature_num_units=8, gen_attribute_num_units=8,
+    disc_num_units=8, attr_disc_num_units=8, seed=0,
+)
+
+
+def _data(lengths, t=8):
+    n = len(lengths)
+    flag = (np.arange(t)[None] < np.asarray(lengths)[:, None]).astype(
+        "float32"
+    )
+    rng = np.random.default_rng(0)
+    return TimeSeriesDataset(
+        rng.random((n, t, 1)).astype("float32") * flag[..., None],
+        np.eye(2)[rng.integers(0, 2, n)],
+        flag,
+        [Output("CONTINUOUS", 1, "ZERO_ONE")],
+        [Output("DISCRETE", 2)],
+    )
+
+
+def _fit(data, **kwargs):
+    model = DoppelGANger(
+        data.feature_outputs, data.attribute_outputs, max_sequence_len=8,
+        **TINY, **kwargs,
+    )
+    model.compile()
+    model.fit(data, epochs=1, batch_size=10, verbose=0)
+    return model
+
+
+def test_auto_runs_every_series_full_length_on_full_length_data(tmp_path):
+    model = _fit(_data([8] * 20))
+    assert float(model.full_length_state) == 1.0
+    assert set(model.generate(40, seed=0).gen_flag.sum(axis=1)) == {8.0}
+    # The decision is saved with the model.
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert float(loaded.full_length_state) == 1.0
+    assert loaded.full_length is None
+
+
+def test_auto_keeps_the_learned_flag_on_variable_lengths():
+    model = _fit(_data([8, 4] * 10))
+    assert float(model.full_length_state) == 0.0
+    lengths = model.generate(200, seed=0).gen_flag.sum(axis=1)
+    # An untrained flag ends series anywhere (here: not all at full length).
+    assert lengths.min() < 8
+
+
+def test_explicit_values_win_over_the_data():
+    model = _fit(_data([8] * 20), full_length=False)
+    assert float(model.full_length_state) == 0.0
+    model = _fit(_data([8, 4] * 10), full_length=True)
+    assert float(model.full_length_state) == 1.0
+    assert set(model.generate(40, seed=0).gen_flag.sum(axis=1)) == {8.0}
+
+
+def test_bad_value_is_refused():
+    data = _data([8] * 4)
+    with pytest.raises(ValueError, match="full_length"):
+        DoppelGANger(
+            data.feature_outputs, data.attribute_outputs, max_sequence_len=8,
+            full_length="yes", **TINY,
+        )

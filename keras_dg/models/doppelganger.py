@@ -47,9 +47,10 @@ class DoppelGANger(GenerationMixin, TrainStepMixin, keras.Model):
     (ALGORITHM §5; each default once, in `keras_dg.models.config.DEFAULTS`):
     batch size 100 (`fit`'s default here), one critic and one generator
     round per batch, GP weight 10, Adam(1e-3, beta_1=0.5, epsilon=1e-8) for
-    all three networks. One addition is on by default: `generate` samples
-    from an exponential moving average of the generators' weights
-    (`ema_decay=0.999`; `None` for the original's raw weights).
+    all three networks. Where the defaults depart from the original on
+    purpose (the feature generator's block heads and per-step noise,
+    `full_length`), `keras_dg.models.config.PAPER` holds the original's
+    values: `DoppelGANger(..., **PAPER)` is the original's model.
 
     Data go in encoded as in the original format (continuous columns scaled
     to [0, 1] or [-1, 1], discrete columns one-hot, zeros after each series'
@@ -146,7 +147,8 @@ class DoppelGANger(GenerationMixin, TrainStepMixin, keras.Model):
             the `.keras` file (`ema_variables`, `ema_updates`). A file saved
             without it loads with the raw weights as the average. None
             generates from the raw weights, as the original. Defaults to
-            0.999.
+            None (measured on flights, the average did not improve the
+            autocorrelation: see `benchmarks/RESULTS.md`).
         dp_noise_multiplier: float or None. With a value, the critics train
             with DP-SGD (per-example clipping and Gaussian noise; the
             generator is post-processing), TensorFlow backend only. An

@@ -237,7 +237,7 @@ def _values(variables):
 
 
 def test_weight_average_tracks_the_generators():
-    model = tiny_model()
+    model = tiny_model(ema_decay=0.999)
     model.compile()
     sources = model.ema_sources
     assert len(model.ema_variables) == len(sources) > 0
@@ -263,7 +263,7 @@ def test_weight_average_tracks_the_generators():
 
 
 def test_first_average_update_copies_the_weights():
-    model = tiny_model()
+    model = tiny_model(ema_decay=0.999)
     model.compile()
     model.update_ema()
     for average, raw in zip(_values(model.ema_variables),
@@ -292,7 +292,7 @@ def test_average_update_follows_the_warm_started_decay():
 
 
 def test_weight_average_is_saved_and_restored(tmp_path):
-    model = tiny_model()
+    model = tiny_model(ema_decay=0.999)
     model.compile()
     quick_fit(model, tiny_dataset(n=8))
     loaded = run_model_saving_test(model, tmp_path, n=4, seed=1)

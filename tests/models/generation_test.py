@@ -221,7 +221,7 @@ def test_generation_thread_pools_live_across_calls():
 
 
 def test_generate_uses_the_weight_average():
-    model = tiny_model()
+    model = tiny_model(ema_decay=0.999)
     model.compile()
     model.fit(tiny_dataset(n=8), batch_size=4, epochs=2, verbose=0)
     raw = [np.array(keras.ops.convert_to_numpy(v)) for v in model.ema_sources]

@@ -47,6 +47,13 @@ def tiny_dataset(n=12, t=8, seed=0, min_length=1):
     )
 
 
+def unused_by_design(variable):
+    """Whether no gradient reaches `variable` on the tiny data: the
+    feature generator's per-position heads, which `block_heads="auto"`
+    gives no column when no feature has a period of `sample_len`."""
+    return "position_heads" in variable.path
+
+
 def tiny_model(t=8, sample_len=2, **kwargs):
     config = dict(TINY, seed=0)
     config.update(kwargs)

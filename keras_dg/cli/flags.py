@@ -105,15 +105,16 @@ def optional_fraction(text):
 
 
 def block_heads(text):
-    """shared, per_position, or comma-separated feature output indices."""
+    """auto, shared, per_position, or comma-separated feature output
+    indices."""
     text = str(text).strip()
-    if text in ("shared", "per_position"):
+    if text in ("auto", "shared", "per_position"):
         return text
     try:
         return [int(part) for part in text.split(",")]
     except ValueError:
         raise argparse.ArgumentTypeError(
-            "expected shared, per_position or comma-separated feature "
+            "expected auto, shared, per_position or comma-separated feature "
             f"output indices (e.g. 0,2), got {text!r}"
         ) from None
 
@@ -175,9 +176,10 @@ _HYPERPARAMETER_HELP = {
     "attribute_latent_dim": "attribute noise width",
     "feature_latent_dim": "per-step feature noise width",
     "step_noise_dim": "width of a noise per time step; 0: none, as the paper",
-    "block_heads": "output heads of a block's positions: shared, "
-                   "per_position (the paper) or the feature outputs (e.g. "
-                   "0,2) with a real period of sample_len",
+    "block_heads": "output heads of a block's positions: auto (per-position"
+                   " heads for the features with a real period of sample_len"
+                   " in the data), shared, per_position (the paper) or the "
+                   "feature outputs to give them (e.g. 0,2)",
     "full_length": "every series runs the full length (true), the "
                    "generation flag ends them (false: the paper), or auto: "
                    "true when every training series is full length",

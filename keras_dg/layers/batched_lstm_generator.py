@@ -14,7 +14,7 @@ from keras_dg.validation import check_one_of
 from keras_dg.validation import check_positive_int
 
 INITIAL_STATES = ("random", "zero", "variable")
-BLOCK_HEADS = ("per_position", "shared")
+BLOCK_HEADS = ("per_position", "shared", "auto")
 
 # With at most this many LSTM steps the recurrence is unrolled into
 # straight-line ops (else it runs as one `ops.scan`): on CPU this cut the
@@ -80,10 +80,11 @@ class BatchedLSTMGenerator(keras.layers.Layer):
             original).
         block_heads: `"per_position"` (the original: position j of every
             block has its own head, S * d columns), `"shared"` (one head
-            for all positions: no position of a block is special), or a
-            list of indices into `outputs` whose features get per-position
-            heads on top of the shared one (features with a real period of
-            S, e.g. day of week with S=7). Defaults to `"per_position"`.
+            for all positions: no position of a block is special), a list
+            of indices into `outputs` whose features get per-position heads
+            instead (features with a real period of S), or `"auto"`: like a
+            list that `set_periodic_outputs` sets later (none until then).
+            Defaults to `"per_position"`.
         interpolate: bool. Blend position j of block i linearly from block
             i - 1's logits to block i's (weight (j + 1) / S), so blocks
             join without a jump. Defaults to False (the original).
@@ -206,22 +207,19 @@ class BatchedLSTMGenerator(keras.layers.Layer):
             for i in range(num_layers)
         ]
         # The paper: one head per position of a block ("heads", S * d
-        # columns). Otherwise one head shared by all positions, and the
-        # outputs listed in `block_heads` get per-position heads on top.
+        # columns). Otherwise one head shared by all positions, and with
+        # "auto" or a list of outputs, per-position heads on top for the
+        # columns that `position_mask` (a saved 0/1 weight) selects.
         if block_heads == "per_position":
             self.heads = keras.layers.Dense(
                 sample_len * self.step_dim, name="heads"
             )
-            self.position_columns = []
         else:
             self.heads = keras.layers.Dense(self.step_dim, name="heads")
-            self.position_columns = _output_columns(
-                self.outputs, [] if block_heads == "shared" else block_heads
-            )
         self.position_heads = None
-        if self.position_columns:
+        if block_heads not in ("per_position", "shared"):
             self.position_heads = keras.layers.Dense(
-                sample_len * len(self.position_columns), name="position_heads"
+                sample_len * self.step_dim, name="position_heads"
             )
 
     def build(
@@ -240,6 +238,12 @@ class BatchedLSTMGenerator(keras.layers.Layer):
         self.heads.build((None, self.num_units))
         if self.position_heads is not None:
             self.position_heads.build((None, self.num_units))
+            self.position_mask = self.add_weight(
+                shape=(self.step_dim,), initializer="zeros",
+                trainable=False, name="position_mask",
+            )
+            if isinstance(self.block_heads, list):
+                self.set_periodic_outputs(self.block_heads)
         if self.step_noise_dim:
             # One projection shared by every time step: no position of a
             # block is special. Not zero: at zero the outputs would not
@@ -378,16 +382,27 @@ class BatchedLSTMGenerator(keras.layers.Layer):
         else:
             logits = ops.repeat(per_block(self.heads, 1, d), s, axis=2)
         if self.position_heads is not None:
-            columns = len(self.position_columns)
-            select = ops.one_hot(
-                ops.convert_to_tensor(self.position_columns), d,
-                dtype=logits.dtype,
-            )  # [columns, d]
-            keep = 1.0 - ops.sum(select, axis=0)
-            logits = logits * keep + ops.matmul(
-                per_block(self.position_heads, s, columns), select
+            mask = ops.cast(self.position_mask, logits.dtype)
+            logits = logits + mask * (
+                per_block(self.position_heads, s, d) - logits
             )
         return logits
+
+    def set_periodic_outputs(self, indices):
+        """Gives the feature outputs `indices` per-position heads (on top
+        of the shared head), the others none: sets `position_mask`. Only
+        with `block_heads="auto"` or a list (the layer must be built)."""
+        if self.position_heads is None:
+            raise ValueError(
+                "Per-position heads on top of the shared head need "
+                "block_heads='auto' or a list of outputs; block_heads is "
+                f"{self.block_heads!r}."
+            )
+        indices = _check_block_heads(list(indices), len(self.outputs))
+        mask = [0.0] * self.step_dim
+        for column in _output_columns(self.outputs, indices):
+            mask[column] = 1.0
+        self.position_mask.assign(mask)
 
     def _interpolate(self, logits, previous):
         """Position j of each block blended from `previous` (the logits of
@@ -570,7 +585,7 @@ def _check_block_heads(value, n_outputs):
         if not bad and len(set(indices)) == len(indices):
             return sorted(indices)
     raise ValueError(
-        "`block_heads` must be 'per_position', 'shared' or a list of "
+        "`block_heads` must be 'per_position', 'shared', 'auto' or a list of "
         f"distinct feature output indices in 0..{n_outputs - 1}. Received: "
         f"block_heads={value!r}"
     )

@@ -55,8 +55,9 @@ STRUCTURE = {
         "original)."
     ),
     "block_heads": (
-        "shared", "Heads of a block's positions: shared, per_position (the "
-        "original) or the feature outputs with a real period of S."
+        "auto", "Heads of a block's positions: shared, per_position (the "
+        "original), the feature outputs with a real period of S, or auto "
+        "(those found in the training data)."
     ),
     "interpolate": (
         True, "Blend each block from the previous one (False: the original)."

@@ -109,15 +109,17 @@ class DoppelGANger(GenerationMixin, TrainStepMixin, keras.Model):
             and added to the feature generator's logits through one
             projection shared by all steps, so the steps of a block vary
             independently. 0 is the original. Defaults to 5.
-        block_heads: `"shared"`, `"per_position"` or a list of indices into
-            `feature_outputs`. The original gives position j of every block
-            of `sample_len` steps its own output head (`"per_position"`):
-            that stamps one shape on every block, a sawtooth of period S
-            that the data need not have (ACF spikes at lags k*S). `"shared"`
-            gives all positions one head; the listed outputs (features with
-            a real period of S, e.g. daily counts with S=7; see
-            `keras_dg.evaluation.periodic_features`) keep per-position heads
-            on top. Defaults to `"shared"`.
+        block_heads: `"auto"`, `"shared"`, `"per_position"` or a list of
+            indices into `feature_outputs`. The original gives position j of
+            every block of `sample_len` steps its own output head
+            (`"per_position"`): that stamps one shape on every block, a
+            sawtooth of period S that the data need not have (ACF spikes at
+            lags k*S). `"shared"` gives all positions one head; the listed
+            outputs (features with a real period of S or of a divisor of S,
+            e.g. daily counts with S=7) keep per-position heads. `"auto"`
+            lets `fit` list them from the training data
+            (`keras_dg.evaluation.periodic_features`; a saved 0/1 weight of
+            the generator, `position_mask`). Defaults to `"auto"`.
         full_length: bool or None. True: every series runs the full
             `max_sequence_len` (the generation flag ends none, in training
             and generation; the original's maintainers' advice for
@@ -397,7 +399,8 @@ class DoppelGANger(GenerationMixin, TrainStepMixin, keras.Model):
     def ema_sources(self):
         """The variables `ema_variables` average: every float variable of
         the generators (weights and BatchNorm statistics; not the seed
-        states), in the order of `ema_variables`."""
+        states, nor the generator's `position_mask`), in the order of
+        `ema_variables`."""
         generators = [self.attribute_generator, self.addi_generator,
                       self.feature_generator]
         return [
@@ -405,6 +408,8 @@ class DoppelGANger(GenerationMixin, TrainStepMixin, keras.Model):
             for layer in generators if layer is not None
             for variable in layer.variables
             if "float" in str(variable.dtype)
+            # A setting, not a weight: averaged, it would lag behind `fit`.
+            and not variable.path.endswith("position_mask")
         ]
 
     def load_own_variables(self, store):

@@ -273,14 +273,28 @@ def test_shared_heads_have_no_per_position_weights():
 def test_listed_outputs_get_per_position_heads_only():
     layer = _layer(block_heads=[0])
     layer(_condition(2))
-    # Output 0 is one column: S = 2 per-position columns.
-    assert tuple(layer.position_heads.kernel.shape) == (4, 2)
+    # Output 0 is column 0 of the 5 step columns (1 + 2 + the 2 flags).
+    np.testing.assert_array_equal(to_numpy(layer.position_mask), [1, 0, 0, 0, 0])
     rng = np.random.default_rng(0)
-    layer.position_heads.kernel.assign(rng.normal(size=(4, 2)))
+    layer.position_heads.kernel.assign(rng.normal(size=(4, 10)))
     hidden = np.ones((4, 2, 4), "float32")
     logits = to_numpy(layer._block_logits(hidden, 2)).reshape(2, 4, 2, 5)
     assert not np.allclose(logits[..., 0, 0], logits[..., 1, 0])
     np.testing.assert_allclose(logits[..., 0, 1:], logits[..., 1, 1:], rtol=1e-6)
+
+
+def test_auto_heads_start_shared_until_outputs_are_set(tmp_path):
+    layer = _layer(block_heads="auto")
+    layer(_condition(2))
+    np.testing.assert_array_equal(to_numpy(layer.position_mask), [0] * 5)
+    layer.set_periodic_outputs([1])
+    np.testing.assert_array_equal(to_numpy(layer.position_mask), [0, 1, 1, 0, 0])
+    with pytest.raises(ValueError, match="indices in 0..1"):
+        layer.set_periodic_outputs([3])
+    with pytest.raises(ValueError, match="block_heads='auto'"):
+        shared = _layer(block_heads="shared")
+        shared(_condition(2))
+        shared.set_periodic_outputs([0])
 
 
 def test_interpolation_ramps_from_the_previous_block():

@@ -306,10 +306,8 @@ class TrainStepMixin:
         if not self.compiled:
             raise RuntimeError("Call `compile()` before `fit()`.")
         x, in_memory = self._training_inputs(x, y)
-        if in_memory and self.full_length is None:
-            self.full_length_state.assign(
-                float(np.all(np.asarray(x["gen_flag"]) == 1))
-            )
+        if in_memory:
+            self._settings_from_data(x)
         if in_memory and batch_size is None:
             batch_size = min(_DEFAULT_BATCH_SIZE, len(x["features"]))
         if not in_memory:
@@ -341,6 +339,22 @@ class TrainStepMixin:
             metrics=("acf_mse",),
             restore_best_weights=True,
         )
+
+    def _settings_from_data(self, x):
+        """What `full_length=None` and `block_heads="auto"` leave to the
+        training data (in-memory arrays `x`), decided anew by every `fit`."""
+        if self.full_length is None:
+            self.full_length_state.assign(
+                float(np.all(np.asarray(x["gen_flag"]) == 1))
+            )
+        if self.block_heads == "auto" and self.sample_len > 1:
+            from keras_dg.evaluation.autocorrelation import periodic_outputs
+
+            self.feature_generator.set_periodic_outputs(
+                periodic_outputs(
+                    x["features"], self.feature_outputs, self.sample_len
+                )
+            )
 
     def _training_inputs(self, x, y):
         """Validates in-memory training data; returns (x, in_memory)."""

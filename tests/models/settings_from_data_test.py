@@ -72,3 +72,39 @@ def test_bad_value_is_refused():
             data.feature_outputs, data.attribute_outputs, max_sequence_len=8,
             full_length="yes", **TINY,
         )
+
+
+def _two_features(n=100, t=32, seed=0):
+    """Feature 0: a period of 4 (every series); feature 1: noise."""
+    rng = np.random.default_rng(seed)
+    shape = np.tile(rng.random((n, 1, 4)), (1, t // 4, 1)).reshape(n, t)
+    features = np.stack([0.8 * shape + 0.2 * rng.random((n, t)),
+                         rng.random((n, t))], axis=-1).astype("float32")
+    return TimeSeriesDataset(
+        features, np.eye(2)[rng.integers(0, 2, n)], np.ones((n, t), "float32"),
+        [Output("CONTINUOUS", 1, "ZERO_ONE")] * 2, [Output("DISCRETE", 2)],
+    )
+
+
+def test_auto_heads_give_the_periodic_feature_per_position_heads(tmp_path):
+    data = _two_features()
+    model = DoppelGANger(
+        data.feature_outputs, data.attribute_outputs, max_sequence_len=32,
+        **{**TINY, "sample_len": 4},
+    )
+    model.compile()
+    mask = model.feature_generator.position_mask
+    assert keras.ops.convert_to_numpy(mask).sum() == 0
+    model.fit(data, epochs=1, batch_size=50, verbose=0)
+    # Columns: feature 0, feature 1, the two flag columns.
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(mask), [1, 0, 0, 0])
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(loaded.feature_generator.position_mask),
+        [1, 0, 0, 0],
+    )
+    np.testing.assert_array_equal(
+        loaded.generate(3, seed=0).features, model.generate(3, seed=0).features
+    )

@@ -106,6 +106,17 @@ def feature_autocorrelations(dataset):
     }
 
 
+def _paired_curves(real, synthetic, what):
+    """The ACF curves of both datasets' continuous features (checked pair);
+    `what` names the metric in the error when there is no such feature."""
+    if not continuous_feature_columns(real):
+        raise ValueError(
+            f"{what} needs at least one continuous feature; "
+            f"feature_outputs are {real.feature_outputs}."
+        )
+    return feature_autocorrelations(real), feature_autocorrelations(synthetic)
+
+
 def autocorrelation_mse(real, synthetic):
     """MSE between the real and synthetic ACF curves, per feature and overall.
 
@@ -129,13 +140,9 @@ def autocorrelation_mse(real, synthetic):
     0.0
     """
     check_pair(real, synthetic)
-    if not continuous_feature_columns(real):
-        raise ValueError(
-            "The autocorrelation needs at least one continuous feature; "
-            f"feature_outputs are {real.feature_outputs}."
-        )
-    real_curves = feature_autocorrelations(real)
-    synthetic_curves = feature_autocorrelations(synthetic)
+    real_curves, synthetic_curves = _paired_curves(
+        real, synthetic, "The autocorrelation"
+    )
     per_feature = {
         name: float(np.mean((real_curves[name] - synthetic_curves[name]) ** 2))
         for name in real_curves
@@ -205,13 +212,9 @@ def block_artifact_score(real, synthetic, sample_len):
             f"sample_len + 1 = {2 * sample_len + 1} (lag S with both "
             f"neighbours); max_sequence_len is {real.max_sequence_len}."
         )
-    if not continuous_feature_columns(real):
-        raise ValueError(
-            "The block-artifact score needs at least one continuous "
-            f"feature; feature_outputs are {real.feature_outputs}."
-        )
-    real_curves = feature_autocorrelations(real)
-    synthetic_curves = feature_autocorrelations(synthetic)
+    real_curves, synthetic_curves = _paired_curves(
+        real, synthetic, "The block-artifact score"
+    )
     real_excess, synthetic_excess = {}, {}
     for name in real_curves:
         real_excess[name], lags = _block_excess(real_curves[name], sample_len)

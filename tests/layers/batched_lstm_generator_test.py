@@ -1,4 +1,5 @@
 import numpy as np
+from keras import ops
 from keras.ops import convert_to_numpy as to_numpy
 from keras.ops import reshape as ops_reshape
 import pytest
@@ -304,7 +305,7 @@ def test_interpolation_ramps_from_the_previous_block():
         [np.full((1, 4), v, "float32") for v in (0.0, 1.0, 1.0, -1.0)]
     )
     logits = layer._block_logits(hidden, 1)  # [1, 4 blocks, 2, 5]
-    previous = np.concatenate([logits[:, :1], logits[:, :-1]], axis=1)
+    previous = ops.concatenate([logits[:, :1], logits[:, :-1]], axis=1)
     blocks = to_numpy(ops_reshape(layer._interpolate(logits, previous), (4, 2, 5)))
     head = to_numpy(layer.heads(hidden))[:, 0]  # [4 blocks, 5]
     # Block 0 has no previous block: its own logits at every position.

@@ -40,8 +40,9 @@ def retrain_attribute_generator(
 
     Returns:
         A new `DoppelGANger` (`fix_feature_network=True`) whose feature and
-        min/max generators equal `model`'s and whose attribute generator
-        was retrained. It generates like any model.
+        min/max generators hold the weights `model` generates with (its
+        weight average when it has one, `ema_decay`) and whose attribute
+        generator was retrained. It generates like any model.
     """
     if not isinstance(model, DoppelGANger):
         raise ValueError(
@@ -61,8 +62,11 @@ def retrain_attribute_generator(
         fixed.append("addi_generator")
     if not reset_attribute_generator:
         fixed.append("attribute_generator")
+    # The weights `model.generate` uses: its weight average when it has one.
+    with model._generation_weights(use_ema=True):
+        weights = {name: getattr(model, name).get_weights() for name in fixed}
     for name in fixed:
-        getattr(retrained, name).set_weights(getattr(model, name).get_weights())
+        getattr(retrained, name).set_weights(weights[name])
     retrained.compile(**(compile_kwargs or {}))
     retrained.fit(dataset, epochs=epochs, batch_size=batch_size, **fit_kwargs)
     return retrained

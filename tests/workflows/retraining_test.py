@@ -42,6 +42,29 @@ def test_retraining_moves_the_marginals_and_keeps_the_feature_network():
     assert int(retrained.g_optimizer.iterations) == 40 * 2
 
 
+def test_retraining_keeps_the_weight_average_the_model_generates_with():
+    model = tiny_model(ema_decay=0.9)
+    model.compile()
+    data = tiny_dataset(n=32)
+    model.fit(data, epochs=2, batch_size=16, verbose=0)
+    assert model.has_ema_weights()
+    averaged = {
+        variable.path: to_numpy(average)
+        for variable, average in zip(model.ema_sources, model.ema_variables)
+    }
+    retrained = retrain_attribute_generator(
+        model, data, epochs=1, batch_size=16, verbose=0
+    )
+    for mine, theirs in zip(
+        retrained.feature_generator.weights, model.feature_generator.weights
+    ):
+        if theirs.path in averaged:
+            np.testing.assert_array_equal(to_numpy(mine), averaged[theirs.path])
+    # Differs from the raw weights, so the test can tell the two apart.
+    first = model.feature_generator.trainable_weights[0]
+    assert not np.array_equal(to_numpy(first), averaged[first.path])
+
+
 def test_critics_see_no_features_or_min_max_in_retraining():
     model = tiny_model(fix_feature_network=True)
     data = tiny_dataset(n=4)

@@ -2,6 +2,7 @@
 
 import time
 
+from keras_dg import files
 from keras_dg.pipeline import steps
 from keras_dg.pipeline.arguments import validate_run
 from keras_dg.pipeline.run_folder import finish_run
@@ -78,25 +79,27 @@ def run(train, out_dir, preset="flights", model_kwargs=None, training=None,
         overwrite=overwrite, resume=resume, verbose=verbose,
     )
     model, standard = steps.build_model(plan)
-    manifest = start_run(plan)
-    model_path, train_seconds = steps.train_model(
-        plan, model, list(callbacks or []) + standard
-    )
-    synthetic, generated, generate_seconds = steps.generate(plan, model)
-    summary, floor, reported, report_seconds = steps.report(
-        plan, synthetic, sample_len=model.sample_len
-    )
-    seconds = {
-        "train": round(train_seconds, 2),
-        "generate": round(generate_seconds, 2),
-        "report": round(report_seconds, 2),
-        "total": round(time.time() - started, 2),
-    }
-    result = RunResult(
-        out_dir=plan.out_dir, model=model_path, summary=summary, floor=floor,
-        epochs=plan.options["epochs"], seconds=seconds, **generated,
-        **reported,
-    )
-    finish_run(plan.out_dir, manifest, result.outputs(), summary, seconds)
+    record = start_run(plan)
+    with files.tracking_writes(record):
+        model_path, train_seconds = steps.train_model(
+            plan, model, list(callbacks or []) + standard
+            + steps.record_callbacks(plan, record)
+        )
+        synthetic, generated, generate_seconds = steps.generate(plan, model)
+        summary, floor, reported, report_seconds = steps.report(
+            plan, synthetic, sample_len=model.sample_len
+        )
+        seconds = {
+            "train": round(train_seconds, 2),
+            "generate": round(generate_seconds, 2),
+            "report": round(report_seconds, 2),
+            "total": round(time.time() - started, 2),
+        }
+        result = RunResult(
+            out_dir=plan.out_dir, model=model_path, summary=summary,
+            floor=floor, epochs=plan.options["epochs"], seconds=seconds,
+            **generated, **reported,
+        )
+        finish_run(record, result.outputs(), summary, seconds)
     plan.say(result.describe())
     return result

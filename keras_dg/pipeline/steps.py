@@ -25,6 +25,37 @@ def write_csv(table, path):
     return path
 
 
+def record_callbacks(plan, record):
+    """Callbacks that list in `run.json` the files written outside
+    `keras_dg.files`: TensorBoard's event files in `logs/`, at the end of
+    every epoch and of training (put them after the standard callbacks)."""
+    if not plan.tensorboard:
+        return []
+    import keras
+
+    logs = os.path.join(plan.out_dir, files.LOGS_DIR)
+    before = {
+        os.path.join(root, name)
+        for root, _, names in os.walk(logs) for name in names
+    }
+
+    class RecordLogs(keras.callbacks.Callback):
+        def _record(self):
+            for root, _, names in os.walk(logs):
+                for name in sorted(names):
+                    path = os.path.join(root, name)
+                    if path not in before:
+                        record.record(path)
+
+        def on_epoch_end(self, epoch, logs=None):
+            self._record()
+
+        def on_train_end(self, logs=None):
+            self._record()
+
+    return [RecordLogs()]
+
+
 def build_model(plan):
     """The seeded `DoppelGANger` of the plan and its standard callbacks."""
     import keras
@@ -126,6 +157,9 @@ def generate(plan, model):
             extras=extras, validate=False,
         )
     generated_dir = os.path.join(plan.out_dir, files.GENERATED_DIR)
+    # An existing folder: `save_dg` writes each file through
+    # `keras_dg.files.atomic_write` (listed in `run.json`, umask modes).
+    os.makedirs(generated_dir, exist_ok=True)
     save_dg(synthetic, generated_dir, split=GENERATED_SPLIT)
     paths = {
         "generated_dir": generated_dir,

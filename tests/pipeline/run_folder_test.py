@@ -57,3 +57,72 @@ def test_files_not_written_by_keras_dg_are_never_touched(tmp_path):
     with pytest.raises(ValueError, match="not written by keras-dg"):
         pipeline.run(tiny_dataset(), out, overwrite=True, **TINY_RUN)
     assert sorted(os.listdir(out)) == ["report", "run.json"]
+
+
+# A user file at every level of a run folder (the callbacks' folders too).
+_USER_FILES = (
+    "notes.txt", "generated/mine.csv", "backup/mine.txt",
+    "report/mine/deep.md", "checkpoints/.hidden", "samples/mine.png",
+    "logs/mine.txt", "logs/train/mine.txt",
+)
+
+
+def _tree(folder):
+    return {
+        os.path.relpath(os.path.join(root, name), folder)
+        for root, _, names in os.walk(folder) for name in names
+    }
+
+
+def test_overwrite_removes_exactly_the_files_the_run_listed(tmp_path):
+    out = tmp_path / "run"
+    full = dict(
+        TINY_RUN, tensorboard=True,
+        training={"extra_checkpoint_freq": 1, "vis_num_sample": 2},
+    )
+    pipeline.run(tiny_dataset(), out, **full)
+    with open(out / "run.json") as f:
+        manifest = json.load(f)
+    # run.json lists every file the run wrote, and the folders it made.
+    assert set(manifest["files"]) == _tree(out)
+    assert {"logs", "backup", "samples", "checkpoints", "generated",
+            "report"} <= set(manifest["folders"])
+    assert any(name.startswith("logs/") for name in manifest["files"])
+    for name in _USER_FILES:
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_text(name)
+    # A smaller run replaces it: nothing of the first one is left but the
+    # user's files (and the folders that hold them).
+    pipeline.run(tiny_dataset(seed=3), out, overwrite=True, seed=1,
+                 **dict(TINY_RUN, metrics=None), report=False)
+    with open(out / "run.json") as f:
+        second = json.load(f)
+    for name in _USER_FILES:
+        assert (out / name).read_text() == name
+    assert _tree(out) == set(_USER_FILES) | set(second["files"])
+    assert not (out / "report" / "report.html").exists()
+    assert "report" not in second["folders"]  # The user's now.
+    assert not any(n.startswith("logs/") for n in second["files"])
+    # Once more: the user's folders stay, and so do their files.
+    pipeline.run(tiny_dataset(), out, overwrite=True, **TINY_RUN)
+    for name in _USER_FILES:
+        assert (out / name).read_text() == name
+
+
+def test_a_record_that_does_not_list_its_files_is_not_overwritten(tmp_path):
+    out = tmp_path / "run"
+    pipeline.run(tiny_dataset(), out, **TINY_RUN)
+    with open(out / "run.json") as f:
+        manifest = json.load(f)
+    before = _tree(out)
+    # A record of an older keras-dg (top-level names only) or one edited
+    # to point outside the folder: refused before anything is removed.
+    for edit, match in (
+        ({"files": None, "owned": ["generated"]}, "does not list the run"),
+        ({"files": ["run.json", "../outside.txt"]}, "not inside"),
+        ({"folders": ["/etc"]}, "not inside"),
+    ):
+        (out / "run.json").write_text(json.dumps({**manifest, **edit}))
+        with pytest.raises(ValueError, match=match):
+            pipeline.run(tiny_dataset(), out, overwrite=True, **TINY_RUN)
+        assert _tree(out) == before

@@ -168,10 +168,12 @@ def check_resumable(manifest, preset_name, config, train):
         )
 
 
-def remove_previous_run(out_dir, manifest):
+def remove_previous_run(out_dir, manifest, keep_record=False):
     """Removes the files a previous run listed (and no other), then its
-    folders that are left empty, then its `run.json`; returns the paths
-    removed. A folder that holds anything else (your files) stays."""
+    folders that are left empty, then its `run.json` (unless
+    `keep_record`: the next run's record replaces it in one step); returns
+    the paths removed. A folder that holds anything else (your files)
+    stays."""
     removed = []
     for entry in _listed(manifest, "files", out_dir):
         if entry == files.MANIFEST_FILE:
@@ -192,7 +194,7 @@ def remove_previous_run(out_dir, manifest):
                 continue
             removed.append(path)
     path = os.path.join(out_dir, files.MANIFEST_FILE)
-    if os.path.isfile(path):
+    if not keep_record and os.path.isfile(path):
         os.remove(path)
         removed.append(path)
     return removed
@@ -284,7 +286,9 @@ def start_run(plan):
     """
     previous = plan.previous
     if previous is not None and plan.overwrite:
-        remove_previous_run(plan.out_dir, previous)
+        # A kill before the new record is written leaves the old one, which
+        # lists what is left to remove: --overwrite again finishes.
+        remove_previous_run(plan.out_dir, previous, keep_record=True)
     os.makedirs(plan.out_dir, exist_ok=True)
     files.remove_stale_temp_files(plan.out_dir, recursive=True)
     train, test = plan.train, plan.test

@@ -24,12 +24,16 @@ _LAZY_SUBMODULES = (
 
 __all__ = [
     "DoppelGANger", "Normalization", "Output", "OutputType",
-    "TimeSeriesDataset", "__version__", "layers", "models",
+    "TimeSeriesDataset", "__version__", "layers", "models", "upload_preset",
     *_LAZY_SUBMODULES,
 ]
 
 
 def __getattr__(name):
+    if name == "upload_preset":
+        from keras_dg.presets.preset_io import upload_preset
+
+        return upload_preset
     if name not in _LAZY_SUBMODULES:
         raise AttributeError(f"module 'keras_dg' has no attribute {name!r}")
     module = importlib.import_module(f"keras_dg.{name}")

@@ -5,18 +5,27 @@ import os
 from keras_dg import files
 from keras_dg.cli import flags
 
-HELP = "generate series from a trained model"
+HELP = "generate series from a trained model or a preset"
 DESCRIPTION = (
-    "Generate synthetic series from a .keras model: n series, or the "
+    "Generate synthetic series from a .keras model or a preset with weights "
+    "(--preset flights: no training, no data): n series, or the "
     "features for given attributes (--given) or with some attributes fixed "
     "(--fix), as a CSV in real units or in the original npz format."
 )
 
 
 def add_arguments(parser):
-    parser.add_argument(
-        "--model", "-m", required=True, metavar="FILE",
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--model", "-m", metavar="FILE",
         help="a trained model (.keras), e.g. RUN/model.keras",
+    )
+    source.add_argument(
+        "--preset", "-p", metavar="HANDLE",
+        help="a preset with weights instead of --model: a built-in name "
+             "(see `keras-dg presets`: flights, FCC_MBA), a preset folder "
+             "(model.save_to_preset), kaggle://OWNER/MODEL/keras/VARIANT or "
+             "hf://OWNER/MODEL; needs no training and no data",
     )
     parser.add_argument(
         "-n", "--num", dest="n", type=flags.positive_int, default=None,
@@ -146,6 +155,16 @@ def _write(synthetic, model, out, fmt, npz_file):
     return os.path.join(out, f"data_{pipeline.GENERATED_SPLIT}.npz")
 
 
+def _from_preset(handle):
+    """The model of `--preset`; a missing hub client is a user error."""
+    from keras_dg.models.doppelganger import DoppelGANger
+
+    try:
+        return DoppelGANger.from_preset(handle)
+    except ImportError as e:
+        raise ValueError(f"--preset {handle}: {e}") from None
+
+
 def run(args):
     from keras_dg.data.readers import load_model
     from keras_dg.data.readers import read_table
@@ -159,7 +178,10 @@ def run(args):
             "attributes for all series), not both."
         )
     given_table = read_table(args.given, "--given") if args.given else None
-    model = load_model(args.model, "--model")
+    if args.preset is not None:
+        model = _from_preset(args.preset)
+    else:
+        model = load_model(args.model, "--model")
     if fmt == "csv" and model.transformer is None:
         raise ValueError(
             "--format csv needs the model's transformer (models trained on a"

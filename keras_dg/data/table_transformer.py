@@ -60,6 +60,11 @@ from keras_dg.specs import output_slices
 from keras_dg.validation import check_one_of
 
 LAYOUTS = ("long", "wide")
+_REQUIRED_KEYS = ("layout", "features", "attributes", "max_sequence_len")
+_CONFIG_KEYS = _REQUIRED_KEYS + (
+    "sample_len", "example_id", "time", "time_grid", "column_order",
+    "missing", "truncate",
+)
 
 
 @keras.saving.register_keras_serializable(package="keras_dg")
@@ -435,6 +440,37 @@ class TableTransformer:
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+    def to_json_config(self):
+        """`get_config` as plain JSON (a preset's `transformer.json`):
+        raises `ValueError` naming the value JSON cannot hold."""
+        import json
+
+        config = self.get_config()
+        try:
+            return json.loads(json.dumps(config, allow_nan=False))
+        except (TypeError, ValueError) as e:
+            raise ValueError(
+                f"The transformer's config is not plain JSON ({e}); a "
+                "preset cannot hold it."
+            ) from None
+
+    @classmethod
+    def from_json_config(cls, config):
+        """The transformer of `to_json_config`'s output (parsed JSON)."""
+        if not isinstance(config, dict):
+            raise ValueError(
+                "A transformer config must be a JSON object. Received: "
+                f"{type(config).__name__}"
+            )
+        unknown = sorted(set(config) - set(_CONFIG_KEYS))
+        missing = sorted(set(_REQUIRED_KEYS) - set(config))
+        if unknown or missing:
+            raise ValueError(
+                f"A transformer config lacks {missing} or has unknown keys "
+                f"{unknown}."
+            )
+        return cls.from_config(config)
 
     # --- Original-format datasets ---------------------------------------------
 

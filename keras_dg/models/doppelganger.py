@@ -30,6 +30,16 @@ _CRITIC_PATTERN = "(.*/)?critic/.*"
 _ATTRIBUTE_CRITIC_PATTERN = "(.*/)?attribute_critic/.*"
 
 
+class _PresetsWithWeights:
+    """`DoppelGANger.presets`: {name: metadata} of the built-in presets
+    that ship weights (a class attribute, as keras-hub's)."""
+
+    def __get__(self, instance, owner):
+        from keras_dg.presets.preset_io import presets_with_weights
+
+        return presets_with_weights()
+
+
 @keras.saving.register_keras_serializable(package="keras_dg")
 class DoppelGANger(GenerationMixin, TrainStepMixin, keras.Model):
     """DoppelGANger: a GAN for time series with metadata.
@@ -654,6 +664,33 @@ class DoppelGANger(GenerationMixin, TrainStepMixin, keras.Model):
             "gen_flag": gen_flag,
             "lengths": lengths,
         }
+
+    # --- Presets (keras_dg.presets.preset_io) -------------------------------
+
+    @classmethod
+    def from_preset(cls, preset, load_weights=True, **kwargs):
+        """A model from a preset: a built-in name (see `presets`), a folder
+        written by `save_to_preset`, `kaggle://...` or `hf://...`; `kwargs`
+        replace the preset's hyperparameters (`compile=True` compiles it,
+        restoring the optimizers' state if the preset holds it). See
+        `keras_dg.presets.preset_io.load_preset`."""
+        from keras_dg.presets.preset_io import load_preset
+
+        return load_preset(preset, load_weights=load_weights, cls=cls,
+                           **kwargs)
+
+    def save_to_preset(self, preset_dir, metadata=None, overwrite=False,
+                       include_optimizer=False):
+        """Writes the model as a preset folder (config.json,
+        model.weights.h5, metadata.json, transformer.json). See
+        `keras_dg.presets.preset_io.save_to_preset`."""
+        from keras_dg.presets.preset_io import save_to_preset
+
+        return save_to_preset(self, preset_dir, metadata=metadata,
+                              overwrite=overwrite,
+                              include_optimizer=include_optimizer)
+
+    presets = _PresetsWithWeights()
 
     # --- Config -------------------------------------------------------------
 

@@ -18,6 +18,12 @@ hyperparameter names (`example_training/config.py`) and the paper's values
 - `quick`: overrides of `config` and `training` (and hints for the size of
   the recipe's data, `data`) for smoke runs that finish in seconds. They
   check the plumbing, not the fidelity.
+- `weights`: the folder (under `keras_dg/presets/weights/`) of the trained
+  model this package ships for the preset, or None. `flights` and
+  `FCC_MBA` have one: `keras_dg.DoppelGANger.from_preset("flights")`
+  returns a trained model (`keras_dg.presets.preset_io` holds the format,
+  loading and saving; the recipes `recipes/flights.py` and `recipes/mba.py`
+  with `--save-preset` rebuild them).
 
 Use `get_preset(name, quick=False)` for a merged copy; `PRESETS` itself is
 not meant to be modified. The names are the original's dataset keys
@@ -99,7 +105,8 @@ def _paper_schedule(epochs, checkpoint_every, extra_every):
             "extra_checkpoint_freq": extra_every}
 
 
-def _preset(description, dataset, config, training, sweep=None, quick=None):
+def _preset(description, dataset, config, training, sweep=None, quick=None,
+            weights=None):
     return {
         "metadata": {
             "description": description,
@@ -110,6 +117,7 @@ def _preset(description, dataset, config, training, sweep=None, quick=None):
         "training": {**TRAINING_DEFAULTS, **training},
         "sweep": dict(sweep or {}),
         "quick": quick or {},
+        "weights": weights,
     }
 
 
@@ -149,6 +157,7 @@ PRESETS = {
                          "vis_num_sample": None},
             "data": {"num_series": 200},
         },
+        weights=None,  # FCC_MBA: shipped in the next commit
     ),
     "flights": _preset(
         "Built-in default: daily flights and mean departure delay of 234 New "
@@ -171,6 +180,7 @@ PRESETS = {
             # Four weeks of every route instead of the whole year.
             "data": {"max_sequence_len": 28},
         },
+        weights=None,  # flights: shipped in the next commit
     ),
 }
 
@@ -239,10 +249,14 @@ def get_preset(name, quick=False):
 
 
 def describe_presets():
-    """One line per preset: name, then its description."""
+    """One line per preset: name, whether it ships trained weights
+    (`DoppelGANger.from_preset(name)`, `keras-dg generate --preset name`),
+    then its description."""
     width = max(len(name) for name in PRESETS)
-    lines = [
-        f"{name:<{width}}  {preset['metadata']['description']}"
+    lines = [f"{'name':<{width}}  weights  description"]
+    lines += [
+        f"{name:<{width}}  {'yes' if preset['weights'] else 'no ':<7}  "
+        f"{preset['metadata']['description']}"
         for name, preset in PRESETS.items()
     ]
     aliases = ", ".join(f"{a} = {k}" for a, k in ALIASES.items())

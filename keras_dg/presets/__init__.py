@@ -157,7 +157,7 @@ PRESETS = {
                          "vis_num_sample": None},
             "data": {"num_series": 200},
         },
-        weights=None,  # FCC_MBA: shipped in the next commit
+        weights="FCC_MBA",
     ),
     "flights": _preset(
         "Built-in default: daily flights and mean departure delay of 234 New "
@@ -180,7 +180,7 @@ PRESETS = {
             # Four weeks of every route instead of the whole year.
             "data": {"max_sequence_len": 28},
         },
-        weights=None,  # flights: shipped in the next commit
+        weights="flights",
     ),
 }
 

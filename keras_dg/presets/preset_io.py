@@ -35,6 +35,7 @@ Example:
 
 import datetime
 import importlib
+import importlib.resources
 import json
 import math
 import os
@@ -79,8 +80,11 @@ def builtin_folder(name):
     folder = PRESETS[name].get("weights")
     if folder is None:
         return None
-    return os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                        _ASSETS, folder)
+    # The package's data files (pyproject.toml's package-data), wherever
+    # the package is installed.
+    return os.fspath(
+        importlib.resources.files("keras_dg.presets") / _ASSETS / folder
+    )
 
 
 def presets_with_weights():

@@ -395,6 +395,9 @@ def load_preset(preset, load_weights=True, cls=None, compile=False,
         )
     if contents["transformer"] is not None:
         kwargs.setdefault("transformer", contents["transformer"])
+    if hasattr(kwargs.get("transformer"), "get_config"):
+        # A saved config holds the transformer's config, not the object.
+        kwargs["transformer"] = kwargs["transformer"].get_config()
     serialized = dict(config, config={**config["config"], **kwargs})
     try:
         model = keras.saving.deserialize_keras_object(

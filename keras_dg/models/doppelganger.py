@@ -700,9 +700,18 @@ class DoppelGANger(GenerationMixin, TrainStepMixin, keras.Model):
         # original's generator: load it as such (its weights fit no other).
         # (A missing `ema_decay` needs no such care: see
         # `load_own_variables`.)
+        from keras_dg.models.saved_config import check_saved_config
+        from keras_dg.models.saved_config import constructor_arguments
+
+        config = check_saved_config(config, constructor_arguments(cls))
         added = ("step_noise_dim", "block_heads", "interpolate", "full_length")
         config = {**{name: PAPER[name] for name in added}, **config}
-        return super().from_config(config)
+        try:
+            return super().from_config(config)
+        except (TypeError, AttributeError, KeyError, IndexError) as e:
+            raise ValueError(
+                f"The saved DoppelGANger config is not valid: {e}"
+            ) from None
 
     def get_config(self):
         config = super().get_config()

@@ -261,4 +261,9 @@ def describe_presets():
     ]
     aliases = ", ".join(f"{a} = {k}" for a, k in ALIASES.items())
     lines.append(f"aliases: {aliases}")
+    lines.append(
+        "weights yes: a trained model ships with the package: keras-dg "
+        "generate --preset NAME -n 1000 --out synth.csv, or "
+        "DoppelGANger.from_preset(NAME)"
+    )
     return "\n".join(lines)

@@ -49,9 +49,10 @@ def test_presets_command_shows_which_ship_weights(capsys):
     code, out, _ = run_cli(capsys, "presets")
     assert code == 0
     rows = {line.split()[0]: line.split()[1] for line in out.splitlines()
-            if line and not line.startswith("aliases")}
+            if line and not line.startswith(("aliases", "weights yes"))}
     assert rows["flights"] == "yes" and rows["FCC_MBA"] == "yes"
     assert rows["web"] == "no"
+    assert "keras-dg generate --preset NAME" in out
     code, out, _ = run_cli(capsys, "presets", "flights")
     shown = json.loads(out)
     assert shown["weights"] == "flights"

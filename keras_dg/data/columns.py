@@ -4,7 +4,11 @@ A column spec is a plain dict (the JSON that `TableTransformer.get_config`
 stores): `name`, `kind` (`"continuous"` or `"discrete"`), `dtype` (pandas
 dtype string), and `normalization`, `min`, `max`, `log1p` (continuous; min
 and max after log1p) or `categories`, `ordered` (discrete); the step
-`columns` and `column_dtypes` of a wide table's features.
+`columns` and `column_dtypes` of a wide table's features. Continuous
+specs fitted from a table also hold `round_trip_error` (the largest change
+of a value encoded and decoded back) and, when fitted with
+`outliers="clip"`, `outliers: "clip"` (values outside [min, max] are
+clipped, at fit time and in `transform`).
 
 - continuous: one `Output(CONTINUOUS, 1, normalization)`; values are
   optionally `log1p`-transformed, then scaled by the spec's min/max to
@@ -207,6 +211,8 @@ def encode_column(spec, values, row_labels, clip=False):
         x = np.log1p(x)
     scaled = (x - spec["min"]) / (spec["max"] - spec["min"])
     outside = (scaled < -_TOLERANCE) | (scaled > 1 + _TOLERANCE)
+    # A column fitted with outliers="clip" clips its outliers everywhere.
+    clip = clip or spec.get("outliers") == "clip"
     if outside.any() and not clip:
         shown = np.expm1(x[outside]) if spec["log1p"] else x[outside]
         low, high = spec["min"], spec["max"]

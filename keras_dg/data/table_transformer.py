@@ -63,7 +63,7 @@ LAYOUTS = ("long", "wide")
 _REQUIRED_KEYS = ("layout", "features", "attributes", "max_sequence_len")
 _CONFIG_KEYS = _REQUIRED_KEYS + (
     "sample_len", "example_id", "time", "time_grid", "column_order",
-    "missing", "truncate",
+    "missing", "truncate", "constants",
 )
 
 
@@ -110,6 +110,10 @@ class TableTransformer:
             Defaults to `None` (id, time, attributes, features).
         missing: str. The missing-value policy (`"raise"`, `"interpolate"`,
             `"drop"`; see the module docstring). Defaults to `"raise"`.
+        constants: list of dicts or `None`. Constant attributes, left out
+            of the encoding and restored on output: `name`, `role`
+            (`"attribute"`), `dtype`, `value` (and `categories`, `ordered`
+            for a categorical). Defaults to `None`.
         truncate: bool. Whether `transform` keeps the first T steps of
             longer series instead of raising. Defaults to `False`.
 
@@ -141,6 +145,7 @@ class TableTransformer:
         column_order=None,
         missing="raise",
         truncate=False,
+        constants=None,
     ):
         check_one_of(layout, "layout", LAYOUTS)
         check_one_of(missing, "missing", MISSING_POLICIES)
@@ -171,11 +176,13 @@ class TableTransformer:
         if column_order is None:
             column_order = [c for c in (example_id, time) if c is not None]
             column_order += [s["name"] for s in self.attributes]
+            column_order += [c["name"] for c in constants or []]
             for spec in self.features:
                 column_order += spec.get("columns", [spec["name"]])
         self.column_order = list(column_order)
         self.missing = missing
         self.truncate = bool(truncate)
+        self.constants = [_check_constant(c) for c in constants or []]
         self.feature_outputs = specs_to_outputs(self.features)
         self.attribute_outputs = specs_to_outputs(self.attributes)
 
@@ -382,6 +389,7 @@ class TableTransformer:
                 spec, decode_column(spec, block)
             )
             start += width
+        self._restore_constants(columns, len(series))
         table = pd.DataFrame(columns)
         return table[[c for c in self.column_order if c in table.columns]]
 
@@ -415,6 +423,7 @@ class TableTransformer:
                     values = np.where(ended, None, values)
                 columns[column] = restore_dtype(values, spec, dtype)
             start += width
+        self._restore_constants(columns, n)
         table = pd.DataFrame(columns)
         return table[[c for c in self.column_order if c in table.columns]]
 
@@ -435,7 +444,15 @@ class TableTransformer:
             "column_order": list(self.column_order),
             "missing": self.missing,
             "truncate": self.truncate,
+            "constants": [dict(c) for c in self.constants],
         }
+
+    def _restore_constants(self, columns, rows):
+        """Adds the constant attributes to `columns` (`rows` rows)."""
+        for spec in self.constants:
+            values = np.empty(rows, dtype=object)
+            values[:] = [spec["value"]] * rows
+            columns[spec["name"]] = restore_dtype(values, spec)
 
     @classmethod
     def from_config(cls, config):
@@ -534,6 +551,23 @@ class TableTransformer:
             example_id="example_id",
             time="step",
         )
+
+
+def _check_constant(spec):
+    """A checked copy of one entry of `constants`."""
+    if not isinstance(spec, dict) or any(
+        key not in spec for key in ("name", "role", "dtype", "value")
+    ):
+        raise ValueError(
+            "`constants` entries must be dicts with the keys name, role, "
+            f"dtype and value. Received: {spec!r}"
+        )
+    if spec["role"] != "attribute":
+        raise ValueError(
+            f"`constants` entry {spec['name']!r} has role={spec['role']!r};"
+            " only attributes can be constant."
+        )
+    return dict(spec)
 
 
 def _column_specs(outputs, names, prefix, extras, categories):

@@ -24,10 +24,21 @@ Missing values follow `missing` (`"raise"`, `"interpolate"` or `"drop"`),
 described in `keras_dg.data.table_transformer`.
 """
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from pandas.api import types as pdt
 
+from keras_dg.data.column_checks import NON_NUMERIC_POLICIES
+from keras_dg.data.column_checks import OUTLIER_POLICIES
+from keras_dg.data.column_checks import check_categories
+from keras_dg.data.column_checks import check_magnitude
+from keras_dg.data.column_checks import check_text_numbers
+from keras_dg.data.column_checks import outlier_error
+from keras_dg.data.column_checks import outlier_mask
+from keras_dg.data.column_checks import round_trip_error
+from keras_dg.data.column_checks import warn_round_trip
 from keras_dg.data.columns import check_column_name
 from keras_dg.data.columns import check_columns
 from keras_dg.data.columns import format_values
@@ -39,6 +50,8 @@ from keras_dg.data.table_rows import prepare_wide
 from keras_dg.data.table_rows import resolve_lengths
 from keras_dg.data.table_transformer import TableTransformer
 from keras_dg.specs import Normalization
+from keras_dg.validation import check_one_of
+from keras_dg.validation import check_positive_int
 
 _JSON_SCALARS = (str, int, float, bool)
 
@@ -86,6 +99,20 @@ def _check_missing(missing):
             f"`missing` must be one of {MISSING_POLICIES}. Received: "
             f"missing={missing!r}"
         )
+
+
+def _fit_options(outliers, non_numeric, max_categories):
+    """The checked options of the column checks (see
+    `keras_dg.data.column_checks`)."""
+    return {
+        "outliers": check_one_of(outliers, "outliers", OUTLIER_POLICIES),
+        "non_numeric": check_one_of(
+            non_numeric, "non_numeric", NON_NUMERIC_POLICIES
+        ),
+        "max_categories": check_positive_int(
+            max_categories, "max_categories", allow_none=True
+        ),
+    }
 
 
 def _check_subset(names, allowed, argument):
@@ -180,13 +207,21 @@ def _categories(dtype, values, name, role):
     return categories, ordered
 
 
-def _fit_spec(name, kind, dtype, values, normalization, log1p, role):
+def _fit_spec(name, kind, dtype, values, normalization, log1p, role,
+              labels, options):
     spec = {"name": name, "kind": kind, "dtype": _dtype_name(dtype)}
     if kind == "discrete":
         categories, ordered = _categories(dtype, values, name, role)
+        check_categories(
+            name, role, categories, values,
+            isinstance(dtype, pd.CategoricalDtype)
+            or pdt.is_bool_dtype(dtype),
+            options["max_categories"],
+        )
         spec.update(categories=categories, ordered=ordered)
         return spec
-    x = np.asarray(values, dtype="float64")
+    raw = np.asarray(values, dtype="float64")
+    x = raw
     if log1p:
         bad = ~(x > -1)
         if bad.any():
@@ -195,23 +230,51 @@ def _fit_spec(name, kind, dtype, values, normalization, log1p, role):
                 f"> -1, but it holds {format_values(x[bad])}."
             )
         x = np.log1p(x)
-    low, high = float(np.min(x)), float(np.max(x))
+    far = outlier_mask(x)
+    if far.any() and options["outliers"] == "error":
+        raise outlier_error(name, role, raw, far, labels, log1p)
+    fitted = x[~far] if options["outliers"] == "clip" else x
+    low, high = float(np.min(fitted)), float(np.max(fitted))
     if not high > low:
         raise ValueError(
-            f"Continuous {role} column {name!r} is constant (every value is "
-            f"{to_python(np.min(values))!r}); it cannot be scaled and carries no "
-            "information. Drop it."
+            f"Continuous {role} column {name!r} is constant (every value"
+            f"{' but its outliers' if far.any() else ''} is "
+            f"{to_python(np.min(raw[~far]))!r}); it cannot be scaled and "
+            "carries no information. Drop it."
         )
+    check_magnitude(name, role, low, high, log1p)
     spec.update(
         normalization=normalization[name], min=low, max=high,
         log1p=bool(log1p),
     )
+    if options["outliers"] == "clip" and far.any():
+        spec["outliers"] = "clip"
+    spec["round_trip_error"] = round_trip_error(spec, raw, labels)
+    warn_round_trip(name, role, raw, spec["round_trip_error"])
+    return spec
+
+
+def _constant(values, dtype):
+    """The column spec of a constant attribute (one value in every series),
+    or `None`."""
+    present = pd.Series(np.asarray(values, dtype=object))
+    if present.nunique(dropna=False) != 1 or present.isna().any():
+        return None
+    spec = {"name": None, "role": "attribute", "dtype": _dtype_name(dtype),
+            "value": to_python(present.iloc[0])}
+    if isinstance(dtype, pd.CategoricalDtype):
+        spec.update(categories=[to_python(c) for c in dtype.categories],
+                    ordered=bool(dtype.ordered))
     return spec
 
 
 def _fit(rows, dtypes, features, attributes, *, kinds, normalization, log1p,
-         max_sequence_len, sample_len, truncate):
-    """Specs from prepared rows: lengths, then each column's encoding."""
+         max_sequence_len, sample_len, truncate, options):
+    """Specs from prepared rows: lengths, then each column's encoding.
+
+    Constant attributes are left out of the encoding (with a warning) and
+    returned as `constants`, which the transformer restores on output.
+    """
     max_sequence_len, sample_len = resolve_lengths(
         rows.lengths, rows.series_labels, max_sequence_len, sample_len,
         truncate,
@@ -225,14 +288,32 @@ def _fit(rows, dtypes, features, attributes, *, kinds, normalization, log1p,
         )
         feature_specs.append(
             _fit_spec(name, kinds[name], dtypes[name], values, normalization,
-                      name in log1p, "feature")
+                      name in log1p, "feature", rows.row_labels[keep],
+                      options)
         )
-    attribute_specs = [
-        _fit_spec(name, kinds[name], dtypes[name], rows.attributes[name],
-                  normalization, name in log1p, "attribute")
-        for name in attributes
-    ]
-    return feature_specs, attribute_specs, max_sequence_len, sample_len, keep
+    attribute_specs, constants = [], []
+    series_labels = np.asarray(rows.series_labels, dtype=object)
+    for name in attributes:
+        constant = _constant(rows.attributes[name], dtypes[name])
+        if constant is not None:
+            constants.append({**constant, "name": name})
+            continue
+        attribute_specs.append(
+            _fit_spec(name, kinds[name], dtypes[name], rows.attributes[name],
+                      normalization, name in log1p, "attribute",
+                      series_labels, options)
+        )
+    if constants:
+        warnings.warn(
+            "Constant attributes are not modelled (they carry no "
+            "information) and are restored on output: "
+            + ", ".join(f"{c['name']!r} = {c['value']!r}" for c in constants)
+            + ".",
+            UserWarning,
+            stacklevel=3,
+        )
+    return (feature_specs, attribute_specs, constants, max_sequence_len,
+            sample_len, keep)
 
 
 def _check_options(kinds, normalization, log1p, discrete, names):
@@ -273,6 +354,9 @@ def from_dataframe(
     discrete=(),
     missing="raise",
     truncate=False,
+    outliers="error",
+    non_numeric="raise",
+    max_categories=100,
 ):
     """Builds a dataset from a long table: one row per series and step.
 
@@ -306,6 +390,20 @@ def from_dataframe(
             `keras_dg.data.table_transformer`. Defaults to `"raise"`.
         truncate: bool. Keep the first T steps of longer series instead of
             raising. Defaults to `False`.
+        outliers: `"error"`, `"clip"` or `"keep"`: what to do with values
+            far outside the bulk of a continuous column (see
+            `keras_dg.data.column_checks`). Defaults to `"error"`.
+        non_numeric: `"raise"` or `"missing"`: what to do with the
+            non-numeric cells of a mostly numeric text column. Defaults to
+            `"raise"`.
+        max_categories: int or `None`. The most categories a discrete
+            column may have (`None`: no limit, and no check for a
+            different value in every row). Defaults to 100.
+
+    A `time` column on a regular grid (every step a multiple of the
+    smallest one) has its gaps filled with missing steps, which follow
+    `missing`; a grid that is not regular is an error. Constant attributes
+    are not modelled (a warning names them) and are restored on output.
 
     Returns:
         `(TimeSeriesDataset, TableTransformer)`.
@@ -328,18 +426,20 @@ def from_dataframe(
     )
     keys = [example_id] + ([time] if time is not None else [])
     _check_missing(missing)
+    options = _fit_options(outliers, non_numeric, max_categories)
     log1p, discrete = _names(log1p, "log1p"), _names(discrete, "discrete")
     names = features + attributes
     _check_subset(discrete, names, "discrete")
+    df = check_text_numbers(df, names, discrete, options["non_numeric"])
     kinds = {n: _infer_kind(df[n].dtype, n, discrete) for n in names}
     norms = _check_options(kinds, normalization, log1p, discrete, names)
     rows = prepare_long(df, example_id, time, kinds, features, attributes,
                         missing)
     dtypes = {n: df[n].dtype for n in names}
-    feature_specs, attribute_specs, t, s, keep = _fit(
+    feature_specs, attribute_specs, constants, t, s, keep = _fit(
         rows, dtypes, features, attributes, kinds=kinds, normalization=norms,
         log1p=log1p, max_sequence_len=max_sequence_len,
-        sample_len=sample_len, truncate=truncate,
+        sample_len=sample_len, truncate=truncate, options=options,
     )
     grid = None
     if time is not None:
@@ -351,7 +451,7 @@ def from_dataframe(
         max_sequence_len=t, sample_len=s, example_id=example_id, time=time,
         time_grid=grid,
         column_order=[to_python(c) for c in df.columns if c in used],
-        missing=missing, truncate=truncate,
+        missing=missing, truncate=truncate, constants=constants,
     )
     return transformer.encode_rows(rows), transformer
 
@@ -465,6 +565,9 @@ def from_wide_dataframe(
     discrete=(),
     missing="raise",
     truncate=False,
+    outliers="error",
+    non_numeric="raise",
+    max_categories=100,
 ):
     """Builds a dataset from a wide table: one row per series, one column
     per time step.
@@ -483,8 +586,9 @@ def from_wide_dataframe(
         example_id: str, int or `None`. An id column, which
             `inverse_transform` fills with 0..n-1. Defaults to `None`.
         max_sequence_len, sample_len, normalization, log1p, discrete,
-            missing, truncate: as in `from_dataframe`; `log1p`, `discrete`
-            and `normalization` name features by their feature name.
+            missing, truncate, outliers, non_numeric, max_categories: as
+            in `from_dataframe`; `log1p`, `discrete` and `normalization`
+            name features by their feature name.
 
     Returns:
         `(TimeSeriesDataset, TableTransformer)`; the transformer's
@@ -525,17 +629,24 @@ def from_wide_dataframe(
             f"Feature names {format_values(clash)} are also attribute columns."
         )
     _check_missing(missing)
+    options = _fit_options(outliers, non_numeric, max_categories)
     log1p, discrete = _names(log1p, "log1p"), _names(discrete, "discrete")
     _check_subset(discrete, names, "discrete")
+    declared = [
+        c for name in discrete for c in feature_columns.get(name, [name])
+    ]
+    df = check_text_numbers(
+        df, step_columns + attributes, declared, options["non_numeric"]
+    )
     kinds, dtypes, column_dtypes = _wide_kinds(
         df, feature_columns, attributes, discrete
     )
     norms = _check_options(kinds, normalization, log1p, discrete, names)
     rows = prepare_wide(df, feature_columns, attributes, kinds, missing)
-    feature_specs, attribute_specs, t, s, _ = _fit(
+    feature_specs, attribute_specs, constants, t, s, _ = _fit(
         rows, dtypes, list(feature_columns), attributes, kinds=kinds,
         normalization=norms, log1p=log1p, max_sequence_len=max_sequence_len,
-        sample_len=sample_len, truncate=truncate,
+        sample_len=sample_len, truncate=truncate, options=options,
     )
     for spec in feature_specs:
         spec["columns"] = feature_columns[spec["name"]]
@@ -546,7 +657,7 @@ def from_wide_dataframe(
         max_sequence_len=t, sample_len=s,
         example_id=keys[0] if keys else None,
         column_order=[to_python(c) for c in df.columns if c in used],
-        missing=missing, truncate=truncate,
+        missing=missing, truncate=truncate, constants=constants,
     )
     return transformer.encode_rows(rows), transformer
 
@@ -642,8 +753,8 @@ def from_arrays(
         attribute_names: list of A names (ignored for a DataFrame).
             Defaults to `attribute_0`, ...
         **kwargs: `max_sequence_len`, `sample_len`, `normalization`,
-            `log1p`, `discrete`, `missing`, `truncate`, as in
-            `from_dataframe`.
+            `log1p`, `discrete`, `missing`, `truncate`, `outliers`,
+            `non_numeric`, `max_categories`, as in `from_dataframe`.
 
     Returns:
         `(TimeSeriesDataset, TableTransformer)`.

@@ -34,7 +34,8 @@ class AttributeGenerator(keras.layers.Layer):
 
     Args:
         outputs: list of `Output` (or their config dicts). The generated
-            variables, in column order.
+            variables, in column order. Empty (a table without attributes):
+            the layer has no weights and returns [B, 0] tensors.
         num_layers: int. Number of layers including the output heads, as the
             original's `gen_attribute_num_layers`. Defaults to 3.
         num_units: int. Width of the hidden layers. Defaults to 100.
@@ -72,8 +73,6 @@ class AttributeGenerator(keras.layers.Layer):
     ):
         super().__init__(**kwargs)
         self.outputs = outputs_from_config(outputs, "outputs")
-        if not self.outputs:
-            raise ValueError("`outputs` must hold at least one `Output`.")
         check_positive_int(num_layers, "num_layers")
         check_positive_int(num_units, "num_units")
         check_non_negative_float(output_margin, "output_margin")
@@ -84,6 +83,11 @@ class AttributeGenerator(keras.layers.Layer):
         # === Layers ===
         self.hidden_layers = []
         self.batch_norm_layers = []
+        self.heads = None
+        if not self.outputs:
+            # Nothing to generate (a table without attributes): no weights,
+            # and `call` returns [B, 0] tensors.
+            return
         for i in range(num_layers - 1):
             self.hidden_layers.append(
                 keras.layers.Dense(
@@ -111,13 +115,17 @@ class AttributeGenerator(keras.layers.Layer):
             dense.build(shape)
             shape = (None, self.num_units)
             batch_norm.build(shape)
-        self.heads.build(shape)
+        if self.heads is not None:
+            self.heads.build(shape)
 
     def call(self, inputs, training=None):
         if isinstance(inputs, (list, tuple)):
             x = ops.concatenate(list(inputs), axis=-1)
         else:
             x = inputs
+        if self.heads is None:
+            empty = ops.zeros((ops.shape(x)[0], 0), dtype=self.compute_dtype)
+            return empty, empty
         for dense, batch_norm in zip(
             self.hidden_layers, self.batch_norm_layers
         ):

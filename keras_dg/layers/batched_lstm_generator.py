@@ -313,7 +313,14 @@ class BatchedLSTMGenerator(keras.layers.Layer):
         cell = self.cells[0]
         kernel = cell.kernel
         c_dim = self.condition_dim
-        base = ops.add(ops.matmul(condition, kernel[:c_dim]), cell.bias)
+        if c_dim:
+            base = ops.add(ops.matmul(condition, kernel[:c_dim]), cell.bias)
+        else:
+            # No condition (series without attributes nor self_norm): an
+            # empty matmul aborts TensorFlow's oneDNN kernels.
+            base = ops.add(
+                ops.zeros((batch_size, 1), dtype=dtype), cell.bias
+            )
         n_dim = c_dim + (self.noise_dim if self.noise else 0)
         noise_kernel = kernel[c_dim:n_dim]
         if self.noise:

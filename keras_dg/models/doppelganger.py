@@ -69,7 +69,8 @@ class DoppelGANger(GenerationMixin, TrainStepMixin, keras.Model):
 
     Args:
         feature_outputs: list of `Output` (or dicts). The feature columns.
-        attribute_outputs: list of `Output` (or dicts). The attribute columns.
+        attribute_outputs: list of `Output` (or dicts). The attribute columns;
+            may be empty (series without metadata).
         max_sequence_len: int. T, the (padded) series length.
         sample_len: int. S, time steps emitted per LSTM step; divides T.
         aux_disc: bool. Use the auxiliary attribute critic. Defaults to True.
@@ -279,6 +280,12 @@ class DoppelGANger(GenerationMixin, TrainStepMixin, keras.Model):
         self.real_attribute_dim = total_dim(self.attribute_outputs)
         self.addi_attribute_dim = total_dim(self.addi_outputs)
         self.attribute_dim = self.real_attribute_dim + self.addi_attribute_dim
+        if self.aux_disc and not self.attribute_dim:
+            raise ValueError(
+                "`aux_disc=True` needs attributes for the auxiliary critic, "
+                "but `attribute_outputs` is empty and `self_norm=False`. "
+                "Pass aux_disc=False (or self_norm=True)."
+            )
         self.feature_dim = total_dim(self.feature_outputs)
         self.internal_feature_dim = self.feature_dim + 2
 
@@ -732,14 +739,14 @@ class DoppelGANger(GenerationMixin, TrainStepMixin, keras.Model):
 
 
 def _check_outputs(feature_outputs, attribute_outputs):
-    """Both spec lists non-empty, without a generation-flag output."""
+    """At least one feature output, none a generation-flag output.
+
+    `attribute_outputs` may be empty (series without metadata): the
+    attribute generator then produces nothing and the features are
+    conditioned on the generated min/max (`self_norm`) alone, or on nothing.
+    """
     if not feature_outputs:
         raise ValueError("`feature_outputs` must not be empty.")
-    if not attribute_outputs:
-        raise ValueError(
-            "`attribute_outputs` must not be empty: DoppelGANger "
-            "generates each series' attributes first."
-        )
     for name, outputs in (
         ("feature_outputs", feature_outputs),
         ("attribute_outputs", attribute_outputs),

@@ -82,7 +82,6 @@ def test_layer_round_trips(tmp_path, list_input):
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        (dict(outputs=[]), "at least one"),
         (dict(outputs=OUTPUTS, num_layers=0), "num_layers"),
         (dict(outputs=OUTPUTS, num_units=2.5), "num_units"),
         (dict(outputs="DISCRETE"), "list of `Output`"),

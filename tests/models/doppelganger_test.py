@@ -158,8 +158,11 @@ def test_spec_mismatch_is_reported():
 
 
 def test_empty_specs_are_rejected():
-    with pytest.raises(ValueError, match="attribute_outputs"):
-        keras_dg.DoppelGANger(FEATURE_OUTPUTS, [], max_sequence_len=4, sample_len=2)
+    # No attributes is fine (tests/models/no_attributes_test.py); no
+    # features is not.
+    with pytest.raises(ValueError, match="feature_outputs"):
+        keras_dg.DoppelGANger([], ATTRIBUTE_OUTPUTS, max_sequence_len=4,
+                              sample_len=2)
     with pytest.raises(ValueError, match="is_gen_flag"):
         keras_dg.DoppelGANger(
             [Output("DISCRETE", 2, is_gen_flag=True)], ATTRIBUTE_OUTPUTS,

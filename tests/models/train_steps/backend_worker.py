@@ -98,17 +98,8 @@ def fixed_randomness(model):
         return cache[key, shape]
 
     def sample_noise(batch_size, seed=None):
-        noise = {
-            "attribute_noise": (batch_size, model.attribute_latent_dim),
-            "addi_noise": (batch_size, model.attribute_latent_dim),
-            "feature_noise": (
-                batch_size, model.num_steps, model.feature_latent_dim
-            ),
-            "initial_state": (
-                batch_size, model.gen_feature_num_layers, 2,
-                model.gen_feature_num_units,
-            ),
-        }
+        # Every noise the model draws (the per-step noise included).
+        noise = model._noise_shapes(batch_size)
         return {
             k: ops.convert_to_tensor(fixed(k, s, rng.standard_normal))
             for k, s in noise.items()

@@ -114,9 +114,14 @@ def test_training_lowers_the_wasserstein_estimate_alike(results):
             results[backend][0]["iterations"], [160, 160, 160]
         )
     for backend, curve in curves.items():
-        # The first epochs start from the same weights.
+        # The first epoch starts from the same weights; later ones drift
+        # apart with each backend's own noise (a noise per step too since
+        # `step_noise_dim` became 5: 0.12 apart at epoch 3 on one run).
         np.testing.assert_allclose(
-            curve[:3], curves["tensorflow"][:3], atol=0.1, err_msg=backend
+            curve[:1], curves["tensorflow"][:1], atol=0.05, err_msg=backend
+        )
+        np.testing.assert_allclose(
+            curve[:3], curves["tensorflow"][:3], atol=0.2, err_msg=backend
         )
         assert abs(peaks[backend] / peaks["tensorflow"] - 1) < 0.2, peaks
         assert abs(ratios[backend] - ratios["tensorflow"]) < 0.2, ratios

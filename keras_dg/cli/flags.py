@@ -45,8 +45,22 @@ def boolean_or_auto(text):
 
 
 def names(text):
-    """A comma-separated list of column names."""
-    result = [n.strip() for n in str(text).split(",")]
+    """A comma-separated list of column names, or a JSON list of names
+    (for names with commas: '["a,b", "c"]')."""
+    text = str(text)
+    if text.strip().startswith("["):
+        try:
+            result = json.loads(text)
+        except ValueError:
+            result = None
+        if not isinstance(result, list) or not all(
+            isinstance(n, str) and n for n in result
+        ):
+            raise argparse.ArgumentTypeError(
+                f"expected a JSON list of column names, got {text!r}"
+            )
+        return result
+    result = [n.strip() for n in text.split(",")]
     if not all(result):
         raise argparse.ArgumentTypeError(
             f"expected comma-separated names without empty entries, got "
@@ -66,6 +80,13 @@ def _number(text, convert, check, expected):
 
 def positive_int(text):
     return _number(text, int, check_positive_int, "a positive integer")
+
+
+def optional_positive_int(text):
+    """A positive integer, or none for None."""
+    if str(text).strip().lower() == "none":
+        return None
+    return positive_int(text)
 
 
 def non_negative_int(text):
@@ -478,23 +499,28 @@ _TABLE_FLAGS = {
              "default: row order",
     ),
     "--features": dict(
-        type=names, metavar="COLUMNS",
+        type=names, action="extend", metavar="COLUMNS",
         help="comma-separated feature columns; default (long): every other "
              "column. Wide tables: the step columns in time order; shell "
-             "patterns work, e.g. 'day_*'",
+             "patterns work, e.g. 'day_*'. Every column list may repeat its "
+             "flag, and takes a JSON list for names with commas: "
+             "'[\"a,b\", \"c\"]'",
     ),
     "--attributes": dict(
-        type=names, default=[], metavar="COLUMNS",
-        help="comma-separated per-series metadata columns",
+        type=names, action="extend", default=[], metavar="COLUMNS",
+        help="comma-separated per-series metadata columns (none: the model "
+             "trains on the features alone; constant ones are restored on "
+             "output)",
     ),
     "--log1p": dict(
-        type=names, default=[], metavar="COLUMNS",
+        type=names, action="extend", default=[], metavar="COLUMNS",
         help="numeric columns to log1p-transform before scaling (the "
-             "paper's page views); wide tables: 'value'",
+             "paper's page views; heavy-tailed positive columns); wide "
+             "tables: 'value'",
     ),
     "--discrete": dict(
-        type=names, default=[], metavar="COLUMNS",
-        help="numeric columns to treat as categories",
+        type=names, action="extend", default=[], metavar="COLUMNS",
+        help="columns to encode as categories (numbers too)",
     ),
     "--normalization": dict(
         choices=("ZERO_ONE", "MINUSONE_ONE"), default="ZERO_ONE",
@@ -502,8 +528,25 @@ _TABLE_FLAGS = {
     ),
     "--missing": dict(
         choices=("raise", "interpolate", "drop"), default="raise",
-        help="missing values: raise an error naming them (default), "
-             "interpolate within each series, or drop the series",
+        help="missing values (and gaps in a regular --time grid): raise an "
+             "error naming them (default), interpolate within each series, "
+             "or drop the series",
+    ),
+    "--outliers": dict(
+        choices=("error", "clip", "keep"), default="error",
+        help="values far outside the bulk of a numeric column (over 1000 "
+             "median absolute deviations): an error naming their rows "
+             "(default), clip them to the other values' range, or keep them",
+    ),
+    "--non-numeric": dict(
+        choices=("raise", "missing"), default="raise",
+        help="the words in a mostly numeric column: an error naming their "
+             "rows (default), or make them missing values (see --missing)",
+    ),
+    "--max-categories": dict(
+        type=optional_positive_int, default=100, metavar="N",
+        help="most categories a text column may have, and no column with a "
+             "different value in every row (default: 100; none: no limit)",
     ),
     "--max-sequence-len": dict(
         type=positive_int, metavar="T",
@@ -552,7 +595,9 @@ def add_data_flags(parser):
     parser.add_argument(
         "--preset", default=None, metavar="NAME",
         help="named configuration: " + ", ".join(presets_lib.preset_names())
-             + " (default: the recipe's, else web: the model's defaults)",
+             + " (default: the recipe's; else train uses the model's "
+               "defaults with sample_len and batch_size chosen from the "
+               "data, printed and saved in run.json, and tune uses web)",
     )
 
 
@@ -568,6 +613,9 @@ def check_source_flags(args):
         "--layout": args.layout != "long",
         "--missing": args.missing != "raise",
         "--normalization": args.normalization != "ZERO_ONE",
+        "--outliers": args.outliers != "error",
+        "--non-numeric": args.non_numeric != "raise",
+        "--max-categories": args.max_categories != 100,
     }
     folder_flags = {
         "--split": args.split != "train", "--test-split": args.test_split,

@@ -35,33 +35,52 @@ def add_arguments(parser):
 
 
 def _table_data(args, preset):
+    """The --table data; without a preset or --sample_len, the series keep
+    their length (no padding to a multiple): the run then chooses a
+    sample_len that divides it."""
     from keras_dg.data.readers import load_table_data
 
+    sample_len = args.hp_sample_len or (
+        preset["config"]["sample_len"] if preset else 1
+    )
     return load_table_data(
         args.table, layout=args.layout, example_id=args.example_id,
         time=args.time, features=args.features, attributes=args.attributes,
         test_path=args.test_table, names=TABLE_FLAG_NAMES,
         max_sequence_len=args.max_sequence_len,
-        sample_len=args.hp_sample_len or preset["config"]["sample_len"],
+        sample_len=sample_len,
         normalization=args.normalization, log1p=args.log1p,
         discrete=args.discrete, missing=args.missing, truncate=args.truncate,
+        outliers=args.outliers, non_numeric=args.non_numeric,
+        max_categories=args.max_categories,
     )
 
 
 def _check_sample_len(data, preset, model_kwargs):
-    sample_len = model_kwargs.get("sample_len", preset["config"]["sample_len"])
+    from keras_dg.pipeline.data_defaults import divisors
+
+    if "sample_len" in model_kwargs:
+        sample_len, source = model_kwargs["sample_len"], "--sample_len"
+    elif preset is not None:
+        sample_len = preset["config"]["sample_len"]
+        source = f"The preset {preset['name']!r} uses sample_len"
+    else:
+        return  # Chosen from the data by the run.
     t = data["train"].max_sequence_len
     if t % sample_len:
-        divisors = [d for d in range(1, t + 1) if t % d == 0]
         raise ValueError(
-            f"The preset {preset['name']!r} uses sample_len={sample_len},"
-            f" which does not divide the series length {t}. Pass "
-            f"--sample_len with a divisor of {t}: {divisors}."
+            f"{source}={sample_len}, which does not divide the series "
+            f"length {t}. Pass --sample_len with a divisor of {t}: "
+            f"{divisors(t)}."
         )
 
 
-def training_data(args):
-    """(data dict, preset, model kwargs) from the data and model flags."""
+def training_data(args, from_data=False):
+    """(data dict, preset, model kwargs) from the data and model flags.
+
+    Without --preset: a recipe's preset; else, with `from_data`, None (the
+    run chooses sample_len and batch_size from the data), else `web`.
+    """
     from keras_dg.data.readers import load_folder_data
     from keras_dg.data.recipes import RECIPES
     from keras_dg.data.recipes import load_recipe
@@ -71,8 +90,10 @@ def training_data(args):
     if args.recipe:
         preset_name = args.preset or RECIPES[args.recipe]
     else:
-        preset_name = args.preset or "web"
-    preset = presets_lib.get_preset(preset_name, quick=args.quick)
+        preset_name = args.preset or (None if from_data else "web")
+    preset = None if preset_name is None else presets_lib.get_preset(
+        preset_name, quick=args.quick
+    )
     model_kwargs = flags.model_kwargs(args)
     if args.recipe:
         data = load_recipe(
@@ -127,8 +148,9 @@ def run_pipeline(args, data, preset, model_kwargs=None, training=None):
 
 def run(args):
     flags.apply_cpu_threads(args)
-    data, preset, model_kwargs = training_data(args)
+    data, preset, model_kwargs = training_data(args, from_data=True)
     run_pipeline(
-        args, data, preset["name"], model_kwargs, flags.training_options(args)
+        args, data, None if preset is None else preset["name"], model_kwargs,
+        flags.training_options(args),
     )
     return 0

@@ -55,6 +55,9 @@ class RunPlan:
     previous: object
     overwrite: bool
     resume: bool
+    # Without a preset: {name: {"value", "why"}} of the settings chosen from
+    # the data (`keras_dg.pipeline.data_defaults`); else empty.
+    settings_from_data: dict = dataclasses.field(default_factory=dict)
 
     @property
     def reference(self):
@@ -221,6 +224,26 @@ def _check_metrics(metrics, reference, train):
         )
 
 
+def _preset_from_data(train, quick, model_kwargs, training, batch_size):
+    """`preset=None`: the base preset (the model's defaults) with the
+    settings chosen from the data, but for those the call gives."""
+    from keras_dg.pipeline import data_defaults
+
+    preset = presets_lib.get_preset(data_defaults.BASE_PRESET, quick=quick)
+    preset["name"] = None
+    given = set(model_kwargs or {}) if isinstance(model_kwargs, dict) else set()
+    if (isinstance(training, dict) and "batch_size" in training) or (
+        batch_size is not None
+    ):
+        given.add("batch_size")
+    settings = data_defaults.settings_from_data(train, skip=given)
+    if "sample_len" in settings:
+        preset["config"]["sample_len"] = settings["sample_len"]["value"]
+    if "batch_size" in settings:
+        preset["training"]["batch_size"] = settings["batch_size"]["value"]
+    return preset, settings
+
+
 def validate_run(train, out_dir, *, preset, model_kwargs, training, epochs,
                  batch_size, test, transformer, quick, n_generate, seed,
                  metrics, report, tensorboard, overwrite, resume, verbose):
@@ -235,7 +258,13 @@ def validate_run(train, out_dir, *, preset, model_kwargs, training, epochs,
         check_same_schema(train, test, "test")
     _check_transformer(transformer, train)
     quick = check_bool(quick, "quick")
-    preset = presets_lib.get_preset(preset, quick=quick)
+    from_data = {}
+    if preset is None:
+        preset, from_data = _preset_from_data(
+            train, quick, model_kwargs, training, batch_size
+        )
+    else:
+        preset = presets_lib.get_preset(preset, quick=quick)
     config = _merge_config(preset, model_kwargs)
     options = _merge_training(preset, training, epochs, batch_size)
     n_generate = check_positive_int(
@@ -260,5 +289,5 @@ def validate_run(train, out_dir, *, preset, model_kwargs, training, epochs,
         quick=quick, config=config, options=options, n_generate=n_generate,
         seed=seed, metrics=metrics, report=report, tensorboard=tensorboard,
         verbose=verbose, out_dir=out_dir, previous=previous,
-        overwrite=overwrite, resume=resume,
+        overwrite=overwrite, resume=resume, settings_from_data=from_data,
     )

@@ -309,9 +309,8 @@ def start_run(plan):
         "files": [files.MANIFEST_FILE],
         "folders": [],
     }
-    settings = getattr(plan, "settings_from_data", None)
-    if settings:
-        manifest["settings_from_data"] = settings
+    if plan.settings_from_data:
+        manifest["settings_from_data"] = plan.settings_from_data
     if previous is not None and plan.resume:
         manifest["resumed_from"] = previous.get("started")
         manifest["files"] = list(dict.fromkeys(

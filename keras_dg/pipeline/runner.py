@@ -21,8 +21,11 @@ def run(train, out_dir, preset="flights", model_kwargs=None, training=None,
         train: `TimeSeriesDataset`. The training data.
         out_dir: str or path-like. The run's folder (see `keras_dg.pipeline`
             for its layout); created if missing.
-        preset: str. A preset of `keras_dg.presets` (the model's config and
-            the training options). Defaults to `"flights"`.
+        preset: str or None. A preset of `keras_dg.presets` (the model's
+            config and the training options); None: the model's defaults
+            with `sample_len` and `batch_size` chosen from the data
+            (`keras_dg.pipeline.data_defaults`; printed and saved in
+            `run.json` as `settings_from_data`). Defaults to `"flights"`.
         model_kwargs: dict or None. `DoppelGANger` arguments that override
             the preset's config (original names, e.g. `sample_len`,
             `aux_disc`). Defaults to None.
@@ -78,6 +81,14 @@ def run(train, out_dir, preset="flights", model_kwargs=None, training=None,
         seed=seed, metrics=metrics, report=report, tensorboard=tensorboard,
         overwrite=overwrite, resume=resume, verbose=verbose,
     )
+    if plan.settings_from_data:
+        from keras_dg.pipeline.data_defaults import describe
+
+        plan.say(
+            "No preset: settings from the data (saved in run.json; pass "
+            "the flag to choose another)\n"
+            + describe(plan.settings_from_data)
+        )
     model, standard = steps.build_model(plan)
     record = start_run(plan)
     with files.tracking_writes(record):

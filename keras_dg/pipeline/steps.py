@@ -17,6 +17,12 @@ _UNIT_EXTRAS = (
 )
 
 
+def settings_name(plan):
+    """"preset 'web'", or "settings from the data" (no preset)."""
+    name = plan.preset["name"]
+    return "settings from the data" if name is None else f"preset {name!r}"
+
+
 def write_csv(table, path):
     """Writes a DataFrame to `path` atomically (temp file + rename)."""
     path = os.fspath(path)
@@ -106,7 +112,7 @@ def train_model(plan, model, callbacks):
         if options["epochs"] < UNLIMITED_EPOCHS:
             length += f", at most {options['epochs']} epochs"
     plan.say(
-        f"Training DoppelGANger (preset {plan.preset['name']!r}"
+        f"Training DoppelGANger ({settings_name(plan)}"
         f"{', quick' if plan.quick else ''}) on {len(train)} series of "
         f"{train.max_sequence_len} steps {length} "
         f"(batch {options['batch_size']}) -> {plan.out_dir}"
@@ -203,7 +209,7 @@ def report(plan, synthetic, sample_len=None):
         transformer=plan.transformer,
         sample_len=sample_len,
         title=(
-            f"keras-dg fidelity report: preset {plan.preset['name']}"
+            f"keras-dg fidelity report: {settings_name(plan)}"
             f"{' (quick)' if plan.quick else ''}, "
             f"{'test split' if plan.test is not None else 'training data'} "
             "as reference"

@@ -46,9 +46,52 @@ def test_train_from_a_dg_folder(capsys, tmp_path):
 def test_train_from_a_dg_folder_checks_sample_len(capsys, tmp_path):
     save_dg(tiny_dataset(n=6, t=8), tmp_path / "data")
     assert_user_error(
-        capsys, "divisor of 8: [1, 2, 4, 8]", "train", "--data-dir",
-        tmp_path / "data", "--out", tmp_path / "o", "--quick",
+        capsys, "The preset 'web' uses sample_len=10, which does not divide "
+        "the series length 8. Pass --sample_len with a divisor of 8: "
+        "[1, 2, 4, 8]", "train", "--data-dir", tmp_path / "data", "--out",
+        tmp_path / "o", "--quick", "--preset", "web",
     )
+    assert_user_error(
+        capsys, "--sample_len=3, which does not divide", "train",
+        "--data-dir", tmp_path / "data", "--out", tmp_path / "o", "--quick",
+        "--sample_len", "3",
+    )
+    assert not (tmp_path / "o").exists()
+
+
+def test_train_without_preset_takes_settings_from_the_data(capsys, tmp_path):
+    # T=8, which the web preset's sample_len (10) does not divide.
+    save_dg(tiny_dataset(n=12, t=8), tmp_path / "data")
+    out = tmp_path / "run"
+    code, stdout, err = run_cli(
+        capsys, "train", "--data-dir", tmp_path / "data", "--out", out,
+        "--quick", "--epochs", "1", "--verbose", "2", "--metrics",
+        "acf_mse,lengths",
+    )
+    assert code == 0, err
+    assert "settings from the data" in stdout
+    assert "sample_len=1: divides the series length T=8" in stdout
+    assert "batch_size=12: 12 training series" in stdout
+    with open(out / "run.json") as f:
+        manifest = json.load(f)
+    assert manifest["preset"] is None
+    assert manifest["config"]["sample_len"] == 1
+    assert manifest["settings_from_data"]["batch_size"]["value"] == 12
+    # A table keeps its length (7 steps, not padded to a preset's multiple).
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({
+        "page": [f"p{i}" for i in range(10)],
+        **{f"day_{d}": rng.integers(0, 1000, 10) for d in range(7)},
+    })
+    table.to_csv(tmp_path / "wide.csv", index=False)
+    code, stdout, err = run_cli(
+        capsys, "train", "--table", tmp_path / "wide.csv", "--layout",
+        "wide", "--example-id", "page", "--features", "day_*", "--out",
+        tmp_path / "table_run", "--quick", "--epochs", "1", "--verbose",
+        "2", "--metrics", "acf_mse,lengths",
+    )
+    assert code == 0, err
+    assert "sample_len=1: divides the series length T=7" in stdout
 
 
 def test_train_wide_table_with_patterns(capsys, tmp_path):

@@ -186,11 +186,13 @@ def load_table_data(path, layout="long", example_id=None, time=None,
             `TABLE_ARGUMENT_NAMES`).
         **options: passed to `keras_dg.data.from_dataframe` /
             `from_wide_dataframe` (`sample_len`, `max_sequence_len`,
-            `normalization`, `log1p`, `discrete`, `missing`, `truncate`).
+            `normalization`, `log1p`, `discrete`, `missing`, `truncate`,
+            `outliers`, `non_numeric`, `max_categories`).
 
     Returns:
         dict: `train`, `test` (or None), `transformer`, `source` (a line
-        describing the data).
+        describing the data, then one line per column: its role, kind and
+        encoding, see `keras_dg.data.column_checks.describe_columns`).
     """
     names = {**TABLE_ARGUMENT_NAMES, **(names or {})}
     table = read_table(path, names["path"])
@@ -207,11 +209,14 @@ def load_table_data(path, layout="long", example_id=None, time=None,
         if layout == "long":
             test_table = parse_time_column(test_table, time, names["time"])
         test = transformer.transform(test_table, clip=True)
+    from keras_dg.data.column_checks import describe_columns
+
     return {
         "train": dataset, "test": test, "transformer": transformer,
-        "source": (
-            f"{path}: {len(dataset)} series of up to "
-            f"{dataset.max_sequence_len} steps"
+        "source": "\n".join(
+            [f"{path}: {len(dataset)} series of up to "
+             f"{dataset.max_sequence_len} steps; columns:"]
+            + describe_columns(transformer)
         ),
     }
 

@@ -227,11 +227,147 @@ def _series_attribute(rows, column, name):
     return column[starts]
 
 
+# Filling a time grid's gaps may add at most this many rows per row.
+_MAX_GAP_GROWTH = 100
+
+
+def _grid_step(times, codes, series_labels, df, time):
+    """The step of a long table's time grid and, per row of the sorted
+    times, how many steps separate it from the previous row of its series
+    (0 for a series' first row), or `(None, None)` without two rows in a
+    series. Raises for a grid that is not regular."""
+    same = codes[1:] == codes[:-1]
+    diffs = times[1:] - times[:-1]
+    positive = diffs[same & (diffs > 0)]
+    if len(positive) == 0 or (same & (diffs == 0)).any():
+        return None, None  # Two rows at one time: an error later.
+    step = positive.min()
+    steps = np.zeros(len(times), dtype="int64")
+    if np.issubdtype(times.dtype, np.floating):
+        ratio = diffs / step
+        whole = np.round(ratio)
+        off = np.abs(ratio - whole) > 1e-6 * np.maximum(whole, 1)
+    else:
+        whole = diffs // step
+        off = diffs % step != 0
+    off &= same
+    if off.any():
+        row = int(np.argmax(off)) + 1
+        raise ValueError(
+            f"The `time` column {time!r} is not a regular grid: series "
+            f"{series_labels[codes[row]]!r} goes from "
+            f"{_time_text(df, time, row - 1)} to {_time_text(df, time, row)}"
+            f", which is not a multiple of the smallest step "
+            f"{_step_text(df[time].dtype, step)}. Put the times on a grid "
+            "(e.g. round them), or sort the rows and pass time=None to use "
+            "the row order as the steps."
+        )
+    steps[1:] = np.where(same, whole, 0)
+    return step, steps
+
+
+def _time_text(df, time, row):
+    return repr(to_python(df[time].iloc[row]))
+
+
+def _step_text(dtype, step):
+    if pdt.is_datetime64_any_dtype(dtype) or pdt.is_timedelta64_dtype(dtype):
+        return str(pd.Timedelta(int(step), unit="ns"))
+    return repr(to_python(step))
+
+
+def _grid_values(dtype, values):
+    """Sortable time values (as `_time_values` returns) back in `dtype`."""
+    if pdt.is_datetime64_any_dtype(dtype):
+        stamps = pd.to_datetime(values, unit="ns")
+        if getattr(dtype, "tz", None) is not None:
+            stamps = stamps.tz_localize("UTC").tz_convert(dtype.tz)
+        return pd.Series(stamps).astype(dtype)
+    if pdt.is_timedelta64_dtype(dtype):
+        return pd.Series(pd.to_timedelta(values, unit="ns")).astype(dtype)
+    return pd.Series(values).astype(dtype)
+
+
+def _fill_time_gaps(df, example_id, time, missing):
+    """Checks a long table's time grid; gaps become missing steps.
+
+    A grid is regular when every step between two rows of a series is a
+    multiple of the smallest one; a larger multiple is a gap of missing
+    steps, which follow `missing`: an error naming the series and times
+    (`"raise"`), the series dropped (`"drop"`), or rows with missing values
+    inserted (`"interpolate"`, which then fills them).
+    """
+    codes, uniques = _factorize(df[example_id])
+    raw, _ = _time_values(df[time], time)
+    order = np.lexsort((raw, codes))
+    sorted_df = df.iloc[order]
+    codes, times = codes[order], raw[order]
+    labels = [to_python(u) for u in uniques]
+    step, steps = _grid_step(times, codes, labels, sorted_df, time)
+    if step is None or not (steps > 1).any():
+        return df
+    gaps = np.flatnonzero(steps > 1)
+    gapped = pd.unique(np.asarray(labels, dtype=object)[codes[gaps]])
+    added = int((steps[gaps] - 1).sum())
+    if missing == "raise":
+        first = gaps[0]
+        raise ValueError(
+            f"The `time` column {time!r} has {added} missing steps (gaps in "
+            f"its grid of step {_step_text(df[time].dtype, step)}) in "
+            f"{len(gapped)} series {format_values(gapped)}; e.g. series "
+            f"{labels[codes[first]]!r} goes from "
+            f"{_time_text(sorted_df, time, first - 1)} to "
+            f"{_time_text(sorted_df, time, first)}. Add the rows, or pass "
+            "missing='interpolate' (fill the missing steps) or "
+            "missing='drop' (drop those series)."
+        )
+    if missing == "drop":
+        keep = ~df[example_id].isin(gapped).to_numpy()
+        if not keep.any():
+            raise ValueError(
+                "missing='drop' left nothing: every series has gaps in its "
+                f"`time` column {time!r}."
+            )
+        _warn_dropped(gapped, len(labels))
+        return df[keep]
+    if added > _MAX_GAP_GROWTH * len(df):
+        raise ValueError(
+            f"Filling the gaps of the `time` column {time!r} (step "
+            f"{_step_text(df[time].dtype, step)}) would add {added} rows to "
+            f"a table of {len(df)}: the grid is too fine for these times. "
+            "Put the times on a coarser grid."
+        )
+    count = steps[gaps] - 1
+    offsets = np.concatenate([np.arange(1, k + 1) for k in count])
+    before = np.repeat(times[gaps - 1], count)
+    new_times = before + offsets * step
+    ids = np.repeat(sorted_df[example_id].to_numpy()[gaps], count)
+    new_times = _grid_values(df[time].dtype, new_times)
+    # Rows labelled by what they are, for error messages.
+    labels = pd.Index(
+        [f"<missing step of {to_python(i)!r} at {to_python(t)}>"
+         for i, t in zip(ids, new_times)],
+        dtype=object,
+    )
+    new_rows = pd.DataFrame(
+        {example_id: ids, time: new_times.array}, index=labels
+    )
+    filled = pd.concat([df, new_rows])
+    for column in df.columns:  # Keep the key columns' dtypes.
+        if column in (example_id, time):
+            filled[column] = filled[column].astype(df[column].dtype)
+    return filled
+
+
 def prepare_long(df, example_id, time, kinds, features, attributes, missing):
-    """Cuts a long table (one row per series and step) into series."""
+    """Cuts a long table (one row per series and step) into series.
+
+    With a `time` column, gaps in its grid become missing steps (see
+    `_fill_time_gaps`)."""
     _check_ids(df, example_id)
     if time is not None:
         _time_values(df[time], time)  # Checks dtype and missing values.
+        df = _fill_time_gaps(df, example_id, time, missing)
     columns = list(features) + list(attributes)
     float_cols = _continuous_values(df, columns, kinds, df.index)
     if missing == "drop":

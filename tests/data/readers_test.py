@@ -66,7 +66,12 @@ def test_load_table_data_long_with_a_test_table(tmp_path):
     assert len(data["train"]) == 6 and len(data["test"]) == 3
     assert data["train"].max_sequence_len == 3
     assert data["transformer"].attribute_names == ["os"]
-    assert data["source"].endswith("6 series of up to 3 steps")
+    lines = data["source"].splitlines()
+    assert lines[0].endswith("6 series of up to 3 steps; columns:")
+    # One line per column: id, time, attribute, feature.
+    assert [line.split(":")[0] for line in lines[1:]] == [
+        "  'host'", "  't'", "  'os'", "  'cpu'"]
+    assert "'cpu': feature, continuous" in lines[4]
 
 
 def test_load_table_data_names_arguments_as_asked(tmp_path):

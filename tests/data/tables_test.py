@@ -146,12 +146,46 @@ def test_time_grid():
     assert out["t"].iloc[:3].tolist() == [
         pd.Timestamp("2024-03-01 0:00", tz="Europe/Paris") + pd.Timedelta(hours=h)
         for h in range(3)]
-    # Irregular: a gap in series "c" -> the time column is the step index.
+    # A gap in series "c" (2 -> 7): 4 missing steps, which follow `missing`.
     table = long_table()
     table.loc[5, "t"] = 7
+    with pytest.raises(ValueError, match=r"`time` column 't' has 4 missing "
+                       r"steps .* series \['c'\]; e.g. series 'c' goes from "
+                       r"2 to 7"):
+        fit(table)
+    ds, tt = fit(table, missing="interpolate")
+    assert ds.lengths.tolist() == [3, 2, 8]
+    # cpu of "c" at t = 2..7: 0.25 -> 2.0 in 5 even steps (scaled by 2).
+    np.testing.assert_allclose(ds.features[2, 2:8, 0],
+                               np.linspace(0.125, 1.0, 6), rtol=1e-6)
+    assert tt.time_grid["step"] == 1
+    out = tt.inverse_transform(ds)
+    assert out["t"].tolist() == [0, 1, 2, 0, 1] + list(range(8))
+    assert out["os"].tolist()[-8:] == ["mac"] * 8  # Attributes filled.
+    with pytest.warns(UserWarning, match=r"dropped 1 of 3 series.*\['c'\]"):
+        ds, _ = fit(table, missing="drop")
+    assert ds.lengths.tolist() == [3, 2]
+    # Series starting at different times: the time column is the step index.
+    table = long_table()
+    table.loc[table["host"] == "b", "t"] += 5
     ds, tt = fit(table)
     assert tt.time_grid is None
     assert tt.inverse_transform(ds)["t"].tolist() == [0, 1, 2, 0, 1, 0, 1, 2, 3]
+    # Not a grid: a step of 0.5 beside steps of 1.
+    table = long_table().astype({"t": "float64"})
+    table.loc[5, "t"] = 3.5
+    with pytest.raises(ValueError, match=r"'t' is not a regular grid: series "
+                       r"'c' goes from 2.0 to 3.5"):
+        fit(table)
+    # Datetimes with a missing day.
+    table = long_table()
+    table["t"] = pd.Timestamp("2024-01-01") + pd.to_timedelta(
+        table["t"].where(table["host"] != "a", table["t"] * 2), unit="D")
+    with pytest.raises(ValueError, match=r"grid of step 1 days"):
+        fit(table)
+    ds, tt = fit(table, missing="interpolate")
+    assert ds.lengths.tolist() == [5, 2, 4]
+    assert tt.inverse_transform(ds)["t"].iloc[4] == pd.Timestamp("2024-01-05")
     # Float times with a regular step.
     table = long_table()
     table["t"] = table["t"] * 0.1
@@ -246,7 +280,7 @@ def test_transform_held_out_data():
     again = tt.transform(long_table())
     np.testing.assert_array_equal(again.features, ds.features)
     np.testing.assert_array_equal(again.attributes, ds.attributes)
-    held_out = long_table().iloc[:5].copy()
+    held_out = long_table().iloc[[0, 2, 3, 4, 7]].copy()  # No time gap.
     part = tt.transform(held_out)
     assert part.max_sequence_len == 4 and len(part) == 3
     held_out.loc[0, "state"] = "rebooting"
@@ -260,7 +294,7 @@ def test_transform_held_out_data():
         tt.transform(held_out)
     clipped = tt.transform(held_out, clip=True)
     assert clipped.features[2, 0, 0] == 1.0
-    longer = pd.concat([long_table(), long_table().iloc[[5]].assign(t=9)])
+    longer = pd.concat([long_table(), long_table().iloc[[5]].assign(t=4)])
     with pytest.raises(ValueError, match="longer than max_sequence_len=4"):
         tt.transform(longer)
     assert tt.transform(longer, truncate=True).lengths.tolist() == [3, 2, 4]

@@ -53,3 +53,31 @@ def test_auxiliary_critic_without_any_attribute_is_refused():
             FEATURE_OUTPUTS, [], max_sequence_len=8, sample_len=2,
             **dict(TINY, seed=0, self_norm=False, aux_disc=True),
         )
+
+
+def test_a_table_without_metadata_trains_and_generates_a_table():
+    import pandas as pd
+
+    from keras_dg.data import from_dataframe
+
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({
+        "sensor": np.repeat(np.arange(6), 8),
+        "minute": np.tile(np.arange(8), 6),
+        "temp": rng.normal(20, 3, 48),
+        "site": "lab",  # Constant: dropped, then restored.
+    })
+    with pytest.warns(UserWarning, match="'site' = 'lab'"):
+        data, transformer = from_dataframe(
+            table, "sensor", "minute", ["temp"], ["site"], sample_len=2
+        )
+    assert data.attribute_outputs == []
+    model = keras_dg.DoppelGANger(
+        data.feature_outputs, [], max_sequence_len=8, sample_len=2,
+        transformer=transformer, **dict(TINY, seed=0),
+    )
+    model.compile()
+    quick_fit(model, data)
+    out = model.generate_dataframe(3, seed=0)
+    assert list(out.columns) == ["sensor", "minute", "temp", "site"]
+    assert (out["site"] == "lab").all() and out["temp"].notna().all()

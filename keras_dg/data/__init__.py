@@ -1,5 +1,6 @@
 """Data in and out: the original format, tables, and the built-in dataset."""
 
+from keras_dg.data.column_checks import describe_columns
 from keras_dg.data.conditioning import encode_attributes
 from keras_dg.data.conditioning import fixed_attributes
 from keras_dg.data.flights import load_flights

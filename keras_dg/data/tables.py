@@ -8,10 +8,10 @@ Inference:
 - numeric columns -> continuous, scaled by the column's global min/max to
   [0, 1] (`normalization="ZERO_ONE"`) or [-1, 1] (`"MINUSONE_ONE"`), after
   `log1p` for the columns listed in `log1p` (as the paper did for page
-  views); a constant column is an error.
+  views); a constant feature is an error.
 - strings, categoricals, booleans, and numeric columns listed in `discrete`
   -> discrete, one-hot over the sorted distinct values (a categorical's
-  declared categories; `[False, True]` for booleans); a column with a
+  declared categories; `[False, True]` for booleans); a feature with a
   single category is an error.
 - lengths come from the data. `max_sequence_len`, when not given, is the
   smallest multiple of `sample_len` (default 1) that holds the longest
@@ -21,7 +21,16 @@ Inference:
   gen flag marks their active steps.
 
 Missing values follow `missing` (`"raise"`, `"interpolate"` or `"drop"`),
-described in `keras_dg.data.table_transformer`.
+described in `keras_dg.data.table_transformer`; so do the gaps of a regular
+`time` grid (missing steps; a grid that is not regular is an error).
+
+Nothing is guessed silently (`keras_dg.data.column_checks`): a text column
+of mostly numbers with a few words, too many categories, values far outside
+a column's bulk and ranges that overflow float64 are errors naming the
+column and rows, unless `non_numeric`, `max_categories` or `outliers` say
+what to do. Constant attributes are left out of the encoding (a warning
+names them) and restored by `inverse_transform`; a table may have no
+attributes at all.
 """
 
 import warnings

@@ -527,10 +527,12 @@ _TABLE_FLAGS = {
         help="range of the scaled continuous columns (default: ZERO_ONE)",
     ),
     "--missing": dict(
-        choices=("raise", "interpolate", "drop"), default="raise",
+        choices=("raise", "interpolate", "drop", "model"), default="raise",
         help="missing values (and gaps in a regular --time grid): raise an "
              "error naming them (default), interpolate within each series, "
-             "or drop the series",
+             "drop the series, or model them (each feature with gaps gets "
+             "a missingness channel; generated tables have NaN where it "
+             "says missing)",
     ),
     "--outliers": dict(
         choices=("error", "clip", "keep"), default="error",

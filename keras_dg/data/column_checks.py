@@ -314,5 +314,7 @@ def describe_columns(transformer):
         line = _spec_line(spec, "feature")
         if spec.get("columns"):
             line += f", step columns {format_values(spec['columns'], 3)}"
+        if spec.get("missing_channel"):
+            line += ", has gaps: a missingness channel (missing='model')"
         lines.append(line)
     return lines

@@ -21,7 +21,9 @@ from keras_dg.data.columns import to_python
 from keras_dg.preprocessing.gen_flag import check_sample_len
 from keras_dg.validation import check_positive_int
 
-MISSING_POLICIES = ("raise", "interpolate", "drop")
+MISSING_POLICIES = ("raise", "interpolate", "drop", "model")
+# The policies that keep a series with gaps and fill its missing values.
+FILLING_POLICIES = ("interpolate", "model")
 
 
 # === Rows of series ===
@@ -29,11 +31,16 @@ MISSING_POLICIES = ("raise", "interpolate", "drop")
 
 class PreparedRows:
     """A table cut into series: per-row series index and step, cleaned
-    values per column, and labels for error messages."""
+    values per column, and labels for error messages.
+
+    With `missing="model"`, `missing_masks` maps each feature that had
+    missing values to a boolean array over the rows (True where the value
+    was missing and has been filled); other policies leave it empty.
+    """
 
     def __init__(
         self, series_labels, row_series, row_step, row_labels, features,
-        attributes, times=None,
+        attributes, times=None, missing_masks=None,
     ):
         self.series_labels = list(series_labels)
         self.row_series = np.asarray(row_series, dtype="int64")
@@ -42,6 +49,7 @@ class PreparedRows:
         self.features = features
         self.attributes = attributes
         self.times = times
+        self.missing_masks = dict(missing_masks or {})
         n = len(self.series_labels)
         self.lengths = np.bincount(self.row_series, minlength=n)
         self.starts = np.concatenate([[0], np.cumsum(self.lengths)[:-1]])
@@ -102,8 +110,9 @@ def _missing_error(name, labels, argument, where="rows"):
     return ValueError(
         f"Column {name!r} ({argument}) has {len(labels)} missing values "
         f"(NaN/None) in {where} {format_values(labels)}. Fill them, or pass "
-        "missing='interpolate' (fill inside each series) or missing='drop' "
-        "(drop those series)."
+        "missing='interpolate' (fill inside each series), missing='drop' "
+        "(drop those series) or missing='model' (learn where values are "
+        "missing)."
     )
 
 
@@ -150,6 +159,36 @@ def _fill_in_series(rows, values, name, kind, argument):
             "fill from."
         )
     return filled
+
+
+def _fill_modelled(rows, values, name, kind):
+    """Fills a feature's missing values for `missing="model"`.
+
+    The values stay smooth where they are missing (the missingness channel,
+    not the value, says a step is missing): as `"interpolate"` inside each
+    series; a series with no value of the feature at all takes the column's
+    median (continuous) or most frequent value (discrete). A feature with
+    no value in any row is an error: there is nothing to learn.
+    """
+    missing = np.asarray(pd.isna(values))
+    if missing.all():
+        raise ValueError(
+            f"Column {name!r} (feature) is missing in every row ({len(missing)}"
+            " rows): there is nothing to learn from it. Drop the column or "
+            "fill it."
+        )
+    groups = rows.row_series
+    known = np.bincount(groups[~missing], minlength=len(rows.lengths))
+    empty = np.flatnonzero((known == 0) & (rows.lengths > 0))
+    if len(empty):
+        whole = np.isin(groups, empty)
+        if kind == "continuous":
+            values = np.array(values, dtype="float64")
+            values[whole] = np.median(values[~missing])
+        else:
+            values = pd.Series(values).copy()
+            values[whole] = pd.Series(values[~missing]).mode().iloc[0]
+    return _fill_in_series(rows, values, name, kind, "feature")
 
 
 def _factorize(ids):
@@ -295,7 +334,8 @@ def _fill_time_gaps(df, example_id, time, missing):
     multiple of the smallest one; a larger multiple is a gap of missing
     steps, which follow `missing`: an error naming the series and times
     (`"raise"`), the series dropped (`"drop"`), or rows with missing values
-    inserted (`"interpolate"`, which then fills them).
+    inserted (`"interpolate"`, which then fills them; `"model"`, which
+    fills them and marks them missing).
     """
     codes, uniques = _factorize(df[example_id])
     raw, _ = _time_values(df[time], time)
@@ -318,8 +358,9 @@ def _fill_time_gaps(df, example_id, time, missing):
             f"{labels[codes[first]]!r} goes from "
             f"{_time_text(sorted_df, time, first - 1)} to "
             f"{_time_text(sorted_df, time, first)}. Add the rows, or pass "
-            "missing='interpolate' (fill the missing steps) or "
-            "missing='drop' (drop those series)."
+            "missing='interpolate' (fill the missing steps), "
+            "missing='drop' (drop those series) or missing='model' (learn "
+            "the gaps)."
         )
     if missing == "drop":
         keep = ~df[example_id].isin(gapped).to_numpy()
@@ -406,8 +447,12 @@ def prepare_long(df, example_id, time, kinds, features, attributes, missing):
             continue
         if missing == "raise":
             raise _missing_error(c, rows.row_labels[missing_rows], argument)
-        # missing == "interpolate": attributes are filled from the series'
-        # other rows (they are constant within a series).
+        # missing == "interpolate"/"model": attributes are filled from the
+        # series' other rows (they are constant within a series).
+        if missing == "model" and argument == "feature":
+            values[c] = _fill_modelled(rows, values[c], c, kinds[c])
+            rows.missing_masks[c] = missing_rows
+            continue
         kind = kinds[c] if argument == "feature" else "discrete"
         values[c] = _fill_in_series(rows, values[c], c, kind, argument)
     for c in features:
@@ -466,7 +511,7 @@ def _wide_problems(df, feature_columns, attributes, missing, present,
         if gaps.any():
             bad_series |= gaps.any(axis=1)
             r, s = np.nonzero(gaps)
-            if missing != "interpolate":
+            if missing not in FILLING_POLICIES:
                 cells = [(to_python(labels[i]), cols[j]) for i, j in zip(r, s)]
                 problems.append((name, cells, None))
     for name in attributes:
@@ -516,7 +561,11 @@ def _wide_rows(df, feature_columns, attributes, kinds, missing, labels,
         else:
             matrix = df[cols].to_numpy(dtype=object)
             values = pd.Series(matrix[row_series, row_step])
-        if missing == "interpolate":
+        gaps = np.asarray(pd.isna(values))
+        if missing == "model" and gaps.any():
+            values = _fill_modelled(rows, values, name, kinds[name])
+            rows.missing_masks[name] = gaps
+        elif missing == "interpolate":
             values = _fill_in_series(rows, values, name, kinds[name], "feature")
         rows.features[name] = values
     for name in attributes:

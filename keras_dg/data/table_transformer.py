@@ -23,6 +23,23 @@ time and are never propagated silently:
   still an error.
 - `"drop"`: every series with any missing value is dropped, with a warning
   naming them.
+- `"model"`: missing values are data. Each feature with missing values
+  (in the fitted table's first `max_sequence_len` steps) gets a
+  missingness channel, one `Output(DISCRETE, 2)` (present, missing) per
+  such feature, appended after the features' outputs in feature order;
+  the generator learns it like any other output. The missing values
+  themselves are filled as with `"interpolate"` (a series with no value
+  of the feature takes the column's median, or its most frequent
+  category) so that the value channel stays smooth; `inverse_transform`
+  puts NaN (None for discrete columns; nullable dtypes for integers and
+  booleans) where the channel says missing (argmax). Features without
+  gaps get no channel; a feature missing in every row is an error
+  (nothing to learn). Attributes are filled as with `"interpolate"`.
+  The channel is a 2-way discrete output rather than one [0, 1]
+  continuous value because missingness is a yes/no event whose rate and
+  runs the model must reproduce: the softmax over (present, missing) is
+  trained and scored like the other categorical outputs, and decoding by
+  argmax needs no threshold.
 
 Infinite values, missing series ids or time values are always errors.
 
@@ -44,6 +61,7 @@ from keras_dg.data.columns import check_spec
 from keras_dg.data.columns import decode_column
 from keras_dg.data.columns import encode_column
 from keras_dg.data.columns import finish_column
+from keras_dg.data.columns import format_values
 from keras_dg.data.columns import is_integer_dtype
 from keras_dg.data.columns import restore_dtype
 from keras_dg.data.columns import spec_width
@@ -56,6 +74,8 @@ from keras_dg.data.table_rows import prepare_wide
 from keras_dg.data.table_rows import resolve_lengths
 from keras_dg.dataset import TimeSeriesDataset
 from keras_dg.preprocessing.gen_flag import check_sample_len
+from keras_dg.specs import Output
+from keras_dg.specs import OutputType
 from keras_dg.specs import output_slices
 from keras_dg.validation import check_one_of
 
@@ -96,7 +116,9 @@ class TableTransformer:
             (`"continuous"`/`"discrete"`), `dtype` (pandas dtype string),
             and `normalization`, `min`, `max`, `log1p` (continuous; min and
             max after log1p) or `categories`, `ordered` (discrete). Wide
-            tables add `columns` (the step columns) and `column_dtypes`.
+            tables add `columns` (the step columns) and `column_dtypes`;
+            `missing_channel: True` marks a feature with a missingness
+            channel (`missing="model"`).
         attributes: list of dicts, the same for attribute columns.
         max_sequence_len: int. The padded series length T.
         sample_len: int. Steps per generator cell; divides T. Defaults to 1.
@@ -109,7 +131,8 @@ class TableTransformer:
         column_order: list or `None`. Column order of the returned tables.
             Defaults to `None` (id, time, attributes, features).
         missing: str. The missing-value policy (`"raise"`, `"interpolate"`,
-            `"drop"`; see the module docstring). Defaults to `"raise"`.
+            `"drop"`, `"model"`; see the module docstring). Defaults to
+            `"raise"`.
         constants: list of dicts or `None`. Constant attributes, left out
             of the encoding and restored on output: `name`, `role`
             (`"attribute"`), `dtype`, `value` (and `categories`, `ordered`
@@ -153,7 +176,10 @@ class TableTransformer:
             raise ValueError("`features` must list at least one column.")
         check_sample_len(max_sequence_len, sample_len)
         self.layout = layout
-        self.features = [check_spec(s, "features", layout) for s in features]
+        self.features = [
+            _check_channel(check_spec(s, "features", layout), missing)
+            for s in features
+        ]
         self.attributes = [
             check_spec(s, "attributes", layout) for s in attributes
         ]
@@ -183,7 +209,9 @@ class TableTransformer:
         self.missing = missing
         self.truncate = bool(truncate)
         self.constants = [_check_constant(c) for c in constants or []]
-        self.feature_outputs = specs_to_outputs(self.features)
+        self.feature_outputs = specs_to_outputs(self.features) + [
+            Output(OutputType.DISCRETE, 2) for _ in self.missing_channels
+        ]
         self.attribute_outputs = specs_to_outputs(self.attributes)
 
     # --- Properties -----------------------------------------------------------
@@ -195,6 +223,55 @@ class TableTransformer:
     @property
     def attribute_names(self):
         return [s["name"] for s in self.attributes]
+
+    @property
+    def missing_channels(self):
+        """The features with a missingness channel (`missing="model"`), in
+        the order of their channels (after the features' own outputs)."""
+        return [s["name"] for s in self.features if s.get("missing_channel")]
+
+    @property
+    def feature_output_specs(self):
+        """One column spec per feature output column, in output order: the
+        feature specs, then one discrete spec per missingness channel
+        (`name` "<feature> missing", categories `[False, True]`,
+        `missing_of` the feature), for code that names the outputs."""
+        return list(self.features) + [
+            {"name": f"{name} missing", "kind": "discrete", "dtype": "bool",
+             "categories": [False, True], "ordered": False,
+             "missing_of": name}
+            for name in self.missing_channels
+        ]
+
+    def _value_width(self):
+        return sum(map(spec_width, self.features))
+
+    def _feature_width(self):
+        return self._value_width() + 2 * len(self.missing_channels)
+
+    def missing_masks(self, dataset):
+        """Where each channelled feature is missing, from encoded data.
+
+        Args:
+            dataset: `TimeSeriesDataset` with this transformer's specs, or a
+                dict with `features`, `attributes` and `gen_flag` arrays
+                (e.g. generated data).
+
+        Returns:
+            dict from feature name (`missing_channels`) to a boolean array
+            [N, T]: True at the active steps whose channel says missing
+            (argmax), False elsewhere and after each series' end.
+        """
+        features, _, lengths = self._check_data(dataset)
+        n, t = features.shape[:2]
+        active = np.arange(t)[None, :] < np.clip(lengths, 0, t)[:, None]
+        start = self._value_width()
+        masks = {}
+        for name in self.missing_channels:
+            block = features[:, :, start:start + 2]
+            masks[name] = (block[..., 1] > block[..., 0]) & active
+            start += 2
+        return masks
 
     def __repr__(self):
         return (
@@ -240,8 +317,7 @@ class TableTransformer:
         keep = rows.row_step < t
         series, step = rows.row_series[keep], rows.row_step[keep]
         labels = rows.row_labels[keep]
-        features = np.zeros((n, t, sum(map(spec_width, self.features))),
-                            dtype="float32")
+        features = np.zeros((n, t, self._feature_width()), dtype="float32")
         start = 0
         for spec in self.features:
             width = spec_width(spec)
@@ -253,6 +329,26 @@ class TableTransformer:
                 spec, values, labels, clip
             )
             start += width
+        for spec in self.features:
+            if spec.get("missing_channel"):
+                gaps = rows.missing_masks.get(spec["name"])
+                gaps = (
+                    np.zeros(len(series), dtype=bool)
+                    if gaps is None else np.asarray(gaps)[keep]
+                )
+                features[series, step, start + gaps.astype("int64")] = 1.0
+                start += 2
+                continue
+            gaps = rows.missing_masks.get(spec["name"])
+            if gaps is not None and np.asarray(gaps)[keep].any():
+                bad = labels[np.asarray(gaps)[keep]]
+                raise ValueError(
+                    f"Column {spec['name']!r} (feature) has {len(bad)} "
+                    f"missing values in rows {format_values(bad)}, but the "
+                    "transformer was fitted on a table where it had none, "
+                    "so it has no missingness channel. Fill them, or fit "
+                    "the transformer on data with gaps in this column."
+                )
         blocks = [
             encode_column(
                 spec, rows.attributes[spec["name"]],
@@ -322,7 +418,7 @@ class TableTransformer:
                 self.attribute_outputs, validate=False,
             )
             n = len(checked)
-            f = sum(map(spec_width, self.features))
+            f = self._feature_width()
             a = sum(map(spec_width, self.attributes))
             if checked.features.shape[-1] != f or checked.attributes.shape != (
                 n, a
@@ -381,20 +477,35 @@ class TableTransformer:
             columns[spec["name"]] = finish_column(
                 spec, decoded_attributes[spec["name"]][series]
             )
+        masks = self._gap_masks(features, lengths)
         start = 0
         for spec in self.features:
             width = spec_width(spec)
             block = features[series, step, start:start + width]
-            columns[spec["name"]] = finish_column(
-                spec, decode_column(spec, block)
-            )
+            values = decode_column(spec, block)
+            if spec["name"] in masks:
+                values = _blank(spec, values, masks[spec["name"]][series, step])
+            columns[spec["name"]] = finish_column(spec, values)
             start += width
         self._restore_constants(columns, len(series))
         table = pd.DataFrame(columns)
         return table[[c for c in self.column_order if c in table.columns]]
 
+    def _gap_masks(self, features, lengths):
+        """`missing_masks` of decoded arrays (features, lengths)."""
+        if not self.missing_channels:
+            return {}
+        n, t = features.shape[:2]
+        attributes = np.zeros((n, sum(map(spec_width, self.attributes))))
+        gen_flag = (np.arange(t)[None, :] < lengths[:, None]).astype("float32")
+        return self.missing_masks(
+            {"features": features, "attributes": attributes,
+             "gen_flag": gen_flag}
+        )
+
     def _inverse_wide(self, features, decoded_attributes, lengths):
         n, t = features.shape[:2]
+        masks = self._gap_masks(features, lengths)
         columns = {}
         if self.example_id is not None:
             columns[self.example_id] = pd.Series(np.arange(n), dtype="int64")
@@ -412,6 +523,8 @@ class TableTransformer:
                     values = decode_column(
                         spec, features[:, j, start:start + width]
                     )
+                    if spec["name"] in masks:
+                        values = _blank(spec, values, masks[spec["name"]][:, j])
                 else:
                     values = np.zeros(n, dtype="float64")
                 ended = lengths <= j
@@ -551,6 +664,39 @@ class TableTransformer:
             example_id="example_id",
             time="step",
         )
+
+
+def _check_channel(spec, missing):
+    """`spec` with its `missing_channel` flag checked (only under
+    `missing="model"`)."""
+    channel = spec.get("missing_channel", False)
+    if not isinstance(channel, (bool, np.bool_)):
+        raise ValueError(
+            f"`features` column {spec['name']!r} has missing_channel="
+            f"{channel!r}; expected true or false."
+        )
+    if channel and missing != "model":
+        raise ValueError(
+            f"`features` column {spec['name']!r} has a missingness channel, "
+            f"which needs missing='model'. Received: missing={missing!r}"
+        )
+    if "missing_channel" in spec:
+        spec["missing_channel"] = bool(channel)
+        if not channel:
+            del spec["missing_channel"]
+    return spec
+
+
+def _blank(spec, values, missing):
+    """Decoded `values` with the `missing` steps set to NaN (continuous) or
+    None (discrete)."""
+    if not missing.any():
+        return values
+    if spec["kind"] == "continuous":
+        return np.where(missing, np.nan, values)
+    values = np.array(values, dtype=object)
+    values[missing] = None
+    return values
 
 
 def _check_constant(spec):

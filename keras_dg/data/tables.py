@@ -20,9 +20,12 @@ Inference:
   first `max_sequence_len` steps). Shorter series are zero-padded and the
   gen flag marks their active steps.
 
-Missing values follow `missing` (`"raise"`, `"interpolate"` or `"drop"`),
-described in `keras_dg.data.table_transformer`; so do the gaps of a regular
-`time` grid (missing steps; a grid that is not regular is an error).
+Missing values follow `missing` (`"raise"`, `"interpolate"`, `"drop"` or
+`"model"`), described in `keras_dg.data.table_transformer`; so do the gaps
+of a regular `time` grid (missing steps; a grid that is not regular is an
+error). With `"model"`, each feature with missing values gets a
+missingness channel that the model learns like any other output, and the
+generated tables have their gaps back.
 
 Nothing is guessed silently (`keras_dg.data.column_checks`): a text column
 of mostly numbers with a few words, too many categories, values far outside
@@ -295,11 +298,14 @@ def _fit(rows, dtypes, features, attributes, *, kinds, normalization, log1p,
         values = values[keep] if isinstance(values, np.ndarray) else (
             values[keep].reset_index(drop=True)
         )
-        feature_specs.append(
-            _fit_spec(name, kinds[name], dtypes[name], values, normalization,
-                      name in log1p, "feature", rows.row_labels[keep],
-                      options)
-        )
+        spec = _fit_spec(name, kinds[name], dtypes[name], values,
+                         normalization, name in log1p, "feature",
+                         rows.row_labels[keep], options)
+        gaps = rows.missing_masks.get(name)
+        if gaps is not None and gaps[keep].any():
+            # missing="model": the feature's gaps become a channel.
+            spec["missing_channel"] = True
+        feature_specs.append(spec)
     attribute_specs, constants = [], []
     series_labels = np.asarray(rows.series_labels, dtype=object)
     for name in attributes:
@@ -395,7 +401,9 @@ def from_dataframe(
             scaling (values must be > -1). Defaults to `()`.
         discrete: list of numeric columns to encode one-hot rather than
             scaled. Defaults to `()`.
-        missing: `"raise"`, `"interpolate"` or `"drop"`; see
+        missing: `"raise"`, `"interpolate"`, `"drop"` or `"model"` (a
+            missingness channel per feature with gaps, learned by the
+            model; generated tables have NaN where it says so); see
             `keras_dg.data.table_transformer`. Defaults to `"raise"`.
         truncate: bool. Keep the first T steps of longer series instead of
             raising. Defaults to `False`.

@@ -7,7 +7,9 @@ the best any generator can do) when `train` is given; `write_report` adds
 plots and a Markdown + HTML page (in the table's names and units with a
 `TableTransformer`), `format_summary` prints the summary beside its floor,
 and `FidelityCallback` logs chosen metrics during `fit`. The individual
-metric functions are exported too.
+metric functions are exported too; `missingness_fidelity` scores the gaps
+of data encoded with `missing="model"` (rates, gap lengths, rates per
+attribute category) beside the floor.
 """
 
 from keras_dg.evaluation.autocorrelation import autocorrelation
@@ -36,5 +38,8 @@ from keras_dg.evaluation.metrics import GROUPS
 from keras_dg.evaluation.metrics import SCALAR_METRICS
 from keras_dg.evaluation.metrics import evaluate
 from keras_dg.evaluation.metrics import unavailable_metrics
+from keras_dg.evaluation.missingness import gap_lengths
+from keras_dg.evaluation.missingness import missingness_distance
+from keras_dg.evaluation.missingness import missingness_fidelity
 from keras_dg.evaluation.report import format_summary
 from keras_dg.evaluation.report import write_report

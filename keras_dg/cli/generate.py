@@ -1,5 +1,7 @@
-"""`keras-dg generate`: series from a trained model, as CSV or npz."""
+"""`keras-dg generate`: series from a trained model, as CSV or npz, or
+streamed to a folder of Parquet/CSV/npz parts (`generate_to`)."""
 
+import argparse
 import os
 
 from keras_dg import files
@@ -10,8 +12,13 @@ DESCRIPTION = (
     "Generate synthetic series from a .keras model or a preset with weights "
     "(--preset flights: no training, no data): n series, or the "
     "features for given attributes (--given) or with some attributes fixed "
-    "(--fix), as a CSV in real units or in the original npz format."
+    "(--fix), as a CSV in real units or in the original npz format. "
+    "Millions of series: --out DIR --format parquet streams them to part "
+    "files in constant memory (--rows-per-file, --layout, --resume, "
+    "--shard i/N for many machines)."
 )
+
+STREAMING_FORMATS = ("parquet", "csv", "npz")
 
 
 def add_arguments(parser):
@@ -49,10 +56,11 @@ def add_arguments(parser):
                 "(default: 0)",
     )
     parser.add_argument(
-        "--format", choices=("npz", "csv"), default=None,
+        "--format", choices=("npz", "csv", "parquet"), default=None,
         help="csv: a table in real units (needs the model's transformer); "
-             "npz: the original format (default: csv if --out ends with "
-             ".csv, else npz)",
+             "npz: the original format; parquet: a folder of Parquet parts "
+             "(streamed, see --rows-per-file) (default: csv if --out ends "
+             "with .csv, else npz)",
     )
     parser.add_argument(
         "--out", "-o", required=True, metavar="PATH",
@@ -65,6 +73,61 @@ def add_arguments(parser):
     parser.add_argument(
         "--batch-size", type=flags.positive_int, default=1000,
         help="series per forward pass (default: 1000)",
+    )
+    stream = parser.add_argument_group(
+        "streaming to a folder of parts (--format parquet, or --format "
+        "csv/npz with any of these flags): constant memory whatever -n; "
+        "the rows of the same -n and --seed in one file, in order; "
+        "_manifest.json is written last"
+    )
+    stream.add_argument(
+        "--rows-per-file", type=flags.positive_int, default=None,
+        metavar="K",
+        help="series per part file (default: 100000)",
+    )
+    stream.add_argument(
+        "--layout", choices=("long", "wide"), default=None,
+        help="long: a row per series and step; wide: a row per series "
+             "(default: the training table's layout)",
+    )
+    flags.add_resume_flag(
+        stream, "continue an interrupted run in --out from its finished "
+                "parts (same -n, --seed, --format and model)",
+    )
+    stream.add_argument(
+        "--shard", type=shard, default=None, metavar="i/N",
+        help="generate only the i-th (0 to N-1) of N contiguous parts of "
+             "the -n series, with the same seed stream: N machines with "
+             "--shard 0/N ... N-1/N write together what one run writes",
+    )
+    stream.add_argument(
+        "--no-progress", dest="progress", action="store_false",
+        help="no progress bar",
+    )
+
+
+def shard(text):
+    """`i/N` as `(i, N)` (ranges are checked against -n later)."""
+    parts = str(text).split("/")
+    try:
+        index, count = (int(p) for p in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected i/N (e.g. 0/4), got {text!r}"
+        ) from None
+    return index, count
+
+
+def _streaming(args):
+    """Whether the flags ask for a folder of parts (`generate_to`)."""
+    out = os.fspath(args.out).lower()
+    return (
+        args.format == "parquet"
+        or (args.format == "csv" and not out.endswith((".csv", ".npz")))
+        or args.rows_per_file is not None
+        or args.layout is not None
+        or args.resume
+        or args.shard is not None
     )
 
 
@@ -165,10 +228,77 @@ def _from_preset(handle):
         raise ValueError(f"--preset {handle}: {e}") from None
 
 
-def run(args):
+def _load(args):
     from keras_dg.data.readers import load_model
+
+    if args.preset is not None:
+        model = _from_preset(args.preset)
+    else:
+        model = load_model(args.model, "--model")
+    if model.predict_jit_compile is None:
+        # One generation per process: XLA's compile costs more than it
+        # saves (flights, 1000 series: 3.4 s with it, 1.1 s without).
+        model.predict_jit_compile = False
+    return model
+
+
+def _run_streaming(args):
+    from keras_dg.models.streaming import DEFAULT_ROWS_PER_FILE
+    from keras_dg.models.streaming import check_shard
+
+    out = os.fspath(args.out)
+    fmt = args.format or "parquet"
+    if out.lower().endswith((".csv", ".npz", ".parquet")):
+        raise ValueError(
+            f"--out {out!r}: streaming (--format {fmt}, --rows-per-file, "
+            "--layout, --resume, --shard) writes a folder of part files; "
+            "name a folder."
+        )
+    if args.given or args.fix:
+        raise ValueError(
+            "--given and --fix generate in memory; they do not combine with"
+            " streaming to a folder (--format parquet, --rows-per-file, "
+            "--layout, --resume, --shard)."
+        )
+    if fmt == "npz" and args.layout is not None:
+        raise ValueError(
+            "--layout applies to tables (--format parquet or csv); npz "
+            "parts hold the encoded arrays."
+        )
+    if args.resume and args.overwrite:
+        raise ValueError("Pass --resume or --overwrite, not both.")
+    n = args.n or 1000
+    check_shard(args.shard, n, "--shard")
+    model = _load(args)
+    if fmt == "csv" and model.transformer is None:
+        print(
+            "This model has no transformer: the CSV parts hold the encoded "
+            "values (feature_0, ..., attribute_0, ...)."
+        )
+    manifest = model.generate_to(
+        out, n, format=fmt,
+        rows_per_file=args.rows_per_file or DEFAULT_ROWS_PER_FILE,
+        seed=args.seed, layout=args.layout, batch_size=args.batch_size,
+        shard=args.shard, resume=args.resume, overwrite=args.overwrite,
+        progress=args.progress,
+    )
+    start, stop = manifest["rows"]
+    what = (
+        "" if args.shard is None
+        else f" (shard {args.shard[0]}/{args.shard[1]} of {n})"
+    )
+    print(
+        f"Generated series {start}-{stop - 1}{what} in "
+        f"{len(manifest['parts'])} {fmt} part(s) -> {manifest['path']}"
+    )
+    return 0
+
+
+def run(args):
     from keras_dg.data.readers import read_table
 
+    if _streaming(args):
+        return _run_streaming(args)
     out = os.fspath(args.out)
     fmt, npz_file = _output_format(out, args.format)
     _check_out(out, fmt == "csv" or npz_file, args.overwrite)
@@ -178,14 +308,7 @@ def run(args):
             "attributes for all series), not both."
         )
     given_table = read_table(args.given, "--given") if args.given else None
-    if args.preset is not None:
-        model = _from_preset(args.preset)
-    else:
-        model = load_model(args.model, "--model")
-    if model.predict_jit_compile is None:
-        # One generation per process: XLA's compile costs more than it
-        # saves (flights, 1000 series: 3.4 s with it, 1.1 s without).
-        model.predict_jit_compile = False
+    model = _load(args)
     if fmt == "csv" and model.transformer is None:
         raise ValueError(
             "--format csv needs the model's transformer (models trained on a"

@@ -16,6 +16,7 @@ from keras_dg.models.config import DEFAULTS
 from keras_dg.models.config import PAPER
 from keras_dg.models.config import check_hyperparameters
 from keras_dg.models.generation import GenerationMixin
+from keras_dg.models.streaming import StreamingMixin
 from keras_dg.models.train_steps.base import TrainStepMixin
 from keras_dg.preprocessing.gen_flag import check_sample_len
 from keras_dg.preprocessing.per_sample_normalization import addi_outputs
@@ -41,7 +42,9 @@ class _PresetsWithWeights:
 
 
 @keras.saving.register_keras_serializable(package="keras_dg")
-class DoppelGANger(GenerationMixin, TrainStepMixin, keras.Model):
+class DoppelGANger(
+    GenerationMixin, StreamingMixin, TrainStepMixin, keras.Model
+):
     """DoppelGANger: a GAN for time series with metadata.
 
     An MLP (`AttributeGenerator`) generates each series' attributes; with

@@ -87,6 +87,10 @@ def _rate(mask, active):
     return float(mask.sum() / steps) if steps else None
 
 
+def _share_with_gaps(mask):
+    return float(mask.any(axis=1).mean()) if len(mask) else None
+
+
 def _relative_error(real, other):
     if real is None or other is None:
         return None
@@ -148,7 +152,9 @@ def missingness_distance(real, synthetic, transformer):
         dict from feature name to: `rate_real`, `rate_synthetic`,
         `rate_relative_error` (`|synthetic - real| / real`; `None` when the
         real rate is 0 and the synthetic one is not), `gaps_real`,
-        `gaps_synthetic` (number of gaps), `gap_mean_real`,
+        `gaps_synthetic` (number of gaps), `series_with_gaps_real`,
+        `series_with_gaps_synthetic` (the share of series with a gap: are
+        the gaps concentrated like the real ones?), `gap_mean_real`,
         `gap_mean_synthetic`, `gap_length_w1` (`None` unless both have a
         gap), `conditional` (`{attribute: {category: {real, synthetic,
         series_real, series_synthetic}}}`) and `conditional_mae` (mean
@@ -178,6 +184,8 @@ def missingness_distance(real, synthetic, transformer):
             "rate_relative_error": _relative_error(rate_real, rate),
             "gaps_real": int(len(real_gaps)),
             "gaps_synthetic": int(len(gaps)),
+            "series_with_gaps_real": _share_with_gaps(real_masks[name]),
+            "series_with_gaps_synthetic": _share_with_gaps(masks[name]),
             "gap_mean_real": (
                 float(real_gaps.mean()) if len(real_gaps) else None
             ),

@@ -46,6 +46,8 @@ def test_rates_gap_lengths_and_conditional_rates():
     assert result["rate_synthetic"] == pytest.approx(8 / 24)
     assert result["rate_relative_error"] == pytest.approx(2 / 6)
     assert result["gaps_real"] == 4 and result["gaps_synthetic"] == 4
+    assert result["series_with_gaps_real"] == 1.0
+    assert result["series_with_gaps_synthetic"] == 1.0
     # Real gap lengths [2, 2, 1, 1], synthetic [1, 1, 3, 3]: sorted, they
     # differ by 0, 0, 1, 1: W1 = 0.5.
     assert result["gap_length_w1"] == pytest.approx(0.5)
@@ -70,6 +72,7 @@ def test_fidelity_reports_the_floor():
     assert result["summary"]["missing_rate_rel_error"] == pytest.approx(1.0)
     assert result["summary"]["gap_length_w1"] is None
     assert result["features"]["x"]["gaps_synthetic"] == 0
+    assert result["features"]["x"]["series_with_gaps_synthetic"] == 0.0
     floor = result["floor"]
     assert floor["missing_rate_rel_error"] == pytest.approx(1 / 5)
     # Test gaps [2, 1, 1, 1], train [2, 1, 1, 2]: W1 = 1/4.

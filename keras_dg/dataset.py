@@ -5,6 +5,7 @@ import numpy as np
 from keras_dg.specs import output_slices
 from keras_dg.specs import outputs_from_config
 from keras_dg.specs import total_dim
+from keras_dg.validation import check_int
 
 # Values are compared against their declared range with this much slack, so
 # float32 round-off (e.g. 1.0000001) is not reported as out of range.
@@ -172,6 +173,65 @@ class TimeSeriesDataset:
             self.feature_outputs,
             self.attribute_outputs,
             extras=self.extras,
+            validate=False,
+        )
+
+    def windows(self, length, stride=None):
+        """The series cut into windows of `length` steps, each with its
+        series' attributes: to train on series longer than a model can
+        take (then `DoppelGANger.generate(n, length=...)` generates them
+        whole).
+
+        Windows start at steps 0, `stride`, 2 `stride`, ... as long as they
+        fit in `max_sequence_len` and start before their series' end; a
+        window that runs past its series' end keeps the shorter flag (the
+        series ends inside it). Steps after the last window that fits are
+        left out.
+
+        Args:
+            length: int. Steps per window, 1 to `max_sequence_len`.
+            stride: int or None. Steps between window starts (windows
+                overlap when it is below `length`). Defaults to `length`.
+
+        Returns:
+            A `TimeSeriesDataset` of `max_sequence_len` `length`, with
+            `extras` `window_series` (the index of each window's series)
+            and `window_start` (its first step); other extras are dropped.
+
+        Example:
+
+        >>> import numpy as np
+        >>> from keras_dg import Output
+        >>> ds = TimeSeriesDataset(np.random.rand(2, 12, 1),
+        ...     [[1, 0], [0, 1]], np.ones((2, 12)),
+        ...     [Output("CONTINUOUS", 1, "ZERO_ONE")],
+        ...     [Output("DISCRETE", 2)])
+        >>> w = ds.windows(4)
+        >>> len(w), w.max_sequence_len, w.extras["window_series"].tolist()
+        (6, 4, [0, 0, 0, 1, 1, 1])
+        """
+        t = self.max_sequence_len
+        length = check_int(length, "length", minimum=1, maximum=t)
+        stride = length if stride is None else check_int(
+            stride, "stride", minimum=1
+        )
+        starts = np.arange(0, t - length + 1, stride)
+        lengths = self.lengths
+        series, start = [
+            a.ravel() for a in np.meshgrid(
+                np.arange(len(self)), starts, indexing="ij"
+            )
+        ]
+        keep = start < lengths[series]
+        series, start = series[keep], start[keep]
+        steps = start[:, None] + np.arange(length)
+        return TimeSeriesDataset(
+            self.features[series[:, None], steps],
+            self.attributes[series],
+            self.gen_flag[series[:, None], steps],
+            self.feature_outputs,
+            self.attribute_outputs,
+            extras={"window_series": series, "window_start": start},
             validate=False,
         )
 

@@ -106,12 +106,18 @@ class BatchedLSTMGenerator(keras.layers.Layer):
         full_length: optional scalar (0 or 1). With 1 every series runs
             the full `max_sequence_len` (the generation flag ends none), as
             the original's maintainers advise for fixed-length data.
+        num_steps: optional int. LSTM steps to run, `max_sequence_len /
+            sample_len` when omitted. More steps continue the series past
+            the training window: the LSTM carries its state on, so the
+            series is one piece (no seam). The given `noise` and
+            `step_noise` must cover the steps.
         training: bool.
 
     Returns:
-        `(features, gen_flag, lengths)`: features [B, T, F + 2] including the
-        two generation-flag columns, gen_flag [B, T] (1 while active),
-        lengths [B] (int32, in 1..T).
+        `(features, gen_flag, lengths)`: features [B, T', F + 2] including
+        the two generation-flag columns, gen_flag [B, T'] (1 while active),
+        lengths [B] (int32, in 1..T'), with T' = `num_steps * sample_len`
+        (`max_sequence_len` by default).
 
     Example:
 
@@ -296,18 +302,24 @@ class BatchedLSTMGenerator(keras.layers.Layer):
 
     def call(
         self, condition, noise=None, initial_state=None, step_noise=None,
-        full_length=None, training=None,
+        full_length=None, num_steps=None, training=None,
     ):
         batch_size = ops.shape(condition)[0]
         dtype = condition.dtype
+        if num_steps is None:
+            num_steps = self.num_steps
+        else:
+            num_steps = check_positive_int(num_steps, "num_steps")
         if self.noise and noise is None:
             noise = keras.random.normal(
-                (batch_size, self.num_steps, self.noise_dim),
+                (batch_size, num_steps, self.noise_dim),
                 dtype=dtype,
                 seed=self.seed_generator,
             )
         states = self._initial_states(batch_size, initial_state, dtype)
-        step_noise = self._step_noise(batch_size, step_noise, dtype)
+        step_noise = self._step_noise(
+            batch_size, step_noise, dtype, num_steps * self.sample_len
+        )
         # The condition's share of the first layer's gates (+ bias) is the
         # same at every step: computed once.
         cell = self.cells[0]
@@ -334,23 +346,24 @@ class BatchedLSTMGenerator(keras.layers.Layer):
                 kernel[n_dim:],
                 states,
                 step_noise,
+                num_steps,
             )
         else:
             # `noise` is on here (the constructor requires one of the two).
             unroll = self.unroll
             if unroll is None:
-                unroll = self.num_steps <= (
+                unroll = num_steps <= (
                     _AUTO_UNROLL_MAX_STEPS if training
                     else _AUTO_UNROLL_MAX_STEPS_INFERENCE
                 )
             x = self._recurrence(
                 base, noise, noise_kernel, cell.recurrent_kernel, states[0],
-                unroll,
+                unroll, num_steps,
             )
             for cell, state in zip(self.cells[1:], states[1:]):
                 x = self._recurrence(
                     cell.bias, x, cell.kernel, cell.recurrent_kernel, state,
-                    unroll,
+                    unroll, num_steps,
                 )
             logits = self._block_logits(x, batch_size)  # [B, L, S, d]
             if self.interpolate:
@@ -360,7 +373,8 @@ class BatchedLSTMGenerator(keras.layers.Layer):
                     ops.concatenate([logits[:, :1], logits[:, :-1]], axis=1),
                 )
             logits = ops.reshape(
-                logits, (batch_size, self.max_sequence_len, self.step_dim)
+                logits, (batch_size, num_steps * self.sample_len,
+                         self.step_dim)
             )
             if step_noise is not None:
                 logits = logits + ops.matmul(
@@ -369,7 +383,7 @@ class BatchedLSTMGenerator(keras.layers.Layer):
             features = apply_output_activations(
                 logits, self.step_outputs, margin=self.output_margin
             )
-        return self._end_series(features, full_length)
+        return self._end_series(features, full_length, num_steps)
 
     def _block_logits(self, hidden, batch_size):
         """The heads' logits [B, L', S, d] from hidden states [L', B, u].
@@ -421,20 +435,22 @@ class BatchedLSTMGenerator(keras.layers.Layer):
         )
         return previous + weight * (logits - previous)
 
-    def _step_noise(self, batch_size, step_noise, dtype):
-        """The per-time-step noise [B, T, step_noise_dim] (None if off)."""
+    def _step_noise(self, batch_size, step_noise, dtype, length):
+        """The per-time-step noise [B, length, step_noise_dim] (None if
+        off)."""
         if not self.step_noise_dim:
             return None
         if step_noise is None:
             return keras.random.normal(
-                (batch_size, self.max_sequence_len, self.step_noise_dim),
+                (batch_size, length, self.step_noise_dim),
                 dtype=dtype,
                 seed=self.seed_generator,
             )
         return ops.cast(step_noise, dtype)
 
     def _recurrence(
-        self, base, inputs, kernel, recurrent_kernel, state, unroll
+        self, base, inputs, kernel, recurrent_kernel, state, unroll,
+        num_steps,
     ):
         """One LSTM layer over time-major `inputs` [L, B, d]: the gates of
         step t are `base + inputs[t] @ kernel + h @ recurrent_kernel`,
@@ -454,7 +470,7 @@ class BatchedLSTMGenerator(keras.layers.Layer):
         if unroll:
             h, c = state
             hidden = []
-            for x in ops.unstack(inputs, self.num_steps, axis=0):
+            for x in ops.unstack(inputs, num_steps, axis=0):
                 h, c = step(h, c, x)
                 hidden.append(h)
             return ops.stack(hidden, axis=0)
@@ -468,7 +484,8 @@ class BatchedLSTMGenerator(keras.layers.Layer):
         return hidden
 
     def _rollout_with_feed_back(
-        self, base, noise, noise_kernel, feed_back_kernel, states, step_noise
+        self, base, noise, noise_kernel, feed_back_kernel, states, step_noise,
+        num_steps,
     ):
         """Steps one by one; step i's input includes step i - 1's outputs.
 
@@ -479,7 +496,7 @@ class BatchedLSTMGenerator(keras.layers.Layer):
         batch_size = ops.shape(base)[0]
         states = [list(s) for s in states]
         if self.noise:
-            noise = ops.unstack(noise, self.num_steps, axis=0)
+            noise = ops.unstack(noise, num_steps, axis=0)
         # Each weight read once, not once per step.
         kernels = [
             (ops.convert_to_tensor(cell.kernel),
@@ -488,7 +505,7 @@ class BatchedLSTMGenerator(keras.layers.Layer):
         ]
         previous = None  # zeros before the first step: no term.
         steps = []
-        for i in range(self.num_steps):
+        for i in range(num_steps):
             z = base
             if self.noise:
                 z = z + ops.matmul(noise[i], noise_kernel)
@@ -521,13 +538,14 @@ class BatchedLSTMGenerator(keras.layers.Layer):
             steps.append(step)
         return ops.reshape(
             ops.stack(steps, axis=1),
-            (batch_size, self.max_sequence_len, self.step_dim),
+            (batch_size, num_steps * self.sample_len, self.step_dim),
         )
 
-    def _end_series(self, features, full_length=None):
+    def _end_series(self, features, full_length=None, num_steps=None):
         """Generation flags, lengths, and block masking (ALGORITHM §3.6).
 
         With `full_length` 1, no step ends a series."""
+        num_steps = self.num_steps if num_steps is None else num_steps
         batch_size = ops.shape(features)[0]
         flag_probs = features[..., -2:]
         keep_going = ops.cast(flag_probs[..., 0] >= flag_probs[..., 1], "int32")
@@ -543,7 +561,7 @@ class BatchedLSTMGenerator(keras.layers.Layer):
         lengths = ops.sum(flag, axis=1)
         flag = ops.cast(flag, features.dtype)
         block_active = ops.max(
-            ops.reshape(flag, (batch_size, self.num_steps, self.sample_len)),
+            ops.reshape(flag, (batch_size, num_steps, self.sample_len)),
             axis=-1,
         )
         mask = ops.repeat(block_active, self.sample_len, axis=1)
@@ -553,8 +571,13 @@ class BatchedLSTMGenerator(keras.layers.Layer):
         self, condition_shape, noise_shape=None, initial_state_shape=None,
         step_noise_shape=None, full_length_shape=None,
     ):
+        # The length follows the given noise (see `num_steps`).
         batch = condition_shape[0]
         t = self.max_sequence_len
+        if noise_shape is not None and noise_shape[1] is not None:
+            t = noise_shape[1] * self.sample_len
+        elif step_noise_shape is not None and step_noise_shape[1] is not None:
+            t = step_noise_shape[1]
         return (batch, t, self.step_dim), (batch, t), (batch,)
 
     def get_config(self):

@@ -621,13 +621,22 @@ class DoppelGANger(
             )
         return shapes
 
-    def generate_internal(self, noise, attributes=None, training=False):
+    def generate_internal(
+        self, noise, attributes=None, training=False, full_length=None
+    ):
         """Runs the generators on drawn noise.
 
         Args:
-            noise: dict from `sample_noise`.
+            noise: dict from `sample_noise`. A `feature_noise` with more (or
+                fewer) LSTM steps than `max_sequence_len / sample_len`
+                (and a `step_noise` as long) runs the feature LSTM that many
+                steps: series continued past the window (see `generate`'s
+                `length`).
             attributes: optional [B, A_real] given (encoded) attributes.
             training: bool.
+            full_length: optional bool. True runs every series the full
+                length whatever its generation flag; None follows the
+                model's `full_length_state`.
 
         Returns:
             `(features [B, T, F + 2], attributes [B, A], gen_flag [B, T],
@@ -649,12 +658,17 @@ class DoppelGANger(
             hard.append(hard_addi)
         soft = ops.concatenate(soft, axis=-1) if len(soft) > 1 else soft[0]
         hard = ops.concatenate(hard, axis=-1) if len(hard) > 1 else hard[0]
+        num_steps = noise["feature_noise"].shape[1]
         features, gen_flag, lengths = self.feature_generator(
             hard,
             noise=noise["feature_noise"] if self.noise else None,
             initial_state=noise.get("initial_state"),
             step_noise=noise.get("step_noise"),
-            full_length=self.full_length_state,
+            full_length=(
+                self.full_length_state if full_length is None
+                else int(full_length)
+            ),
+            num_steps=None if num_steps == self.num_steps else num_steps,
             training=training,
         )
         return features, soft, gen_flag, lengths
@@ -662,11 +676,17 @@ class DoppelGANger(
     def call(self, inputs, training=False):
         """Generates from a dict of noise (see `sample_noise`), optionally
         with `"attributes"` given. Returns a dict of internal tensors (see
-        `generate_internal`); `predict` adds the decoded series."""
+        `generate_internal`); `predict` adds the decoded series. With a
+        `"full_length"` entry (its values unused), every series runs the
+        full length (what `generate(length=...)` passes)."""
         inputs = dict(inputs)
         given = inputs.pop("attributes", None)
+        full_length = None
+        if inputs.pop("full_length", None) is not None:
+            full_length = True
         features, attributes, gen_flag, lengths = self.generate_internal(
-            inputs, attributes=given, training=training
+            inputs, attributes=given, training=training,
+            full_length=full_length,
         )
         return {
             "features": features,

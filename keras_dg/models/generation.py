@@ -8,6 +8,15 @@ series whatever the chunk size, thread or backend; chunks run in
 process-wide thread pools (`_generation_pools`). Fixed (partial)
 conditioning samples the free attributes by rejection sampling of the
 attribute generator (`_sample_attributes_given`).
+
+`generate(n, length=L)` returns series longer (or shorter) than the
+training window: the feature LSTM simply runs `ceil(L / sample_len)` steps,
+carrying its state, with each series' attributes and (with `self_norm`) its
+generated min/max for the whole length, so every series is one piece. The
+noise of the steps past the window comes from streams of its own per window
+(`_LongGenerationNoise`): the first `max_sequence_len` steps are those of
+`generate(n)` with the same seed, and a shorter length is a prefix of a
+longer one.
 """
 
 import concurrent.futures
@@ -36,6 +45,11 @@ from keras_dg.validation import check_seed
 _WEIGHTS_LOCK = threading.RLock()
 # The decoded outputs `generate` keeps from each predict call.
 _OUTPUT_KEYS = ("decoded_features", "decoded_attributes", "gen_flag")
+# `generate(length=...)` goes up to this many times `max_sequence_len`.
+MAX_LENGTH_WINDOWS = 100
+# The generator inputs that have a time axis (axis 1), and what one of
+# their steps is: an LSTM step or a time step.
+_TIME_INPUTS = {"feature_noise": "lstm", "step_noise": "time"}
 
 
 class GenerationMixin:
@@ -52,6 +66,7 @@ class GenerationMixin:
         tolerance=0.05,
         max_draws=1_000_000,
         use_ema=True,
+        length=None,
     ):
         """Samples synthetic series.
 
@@ -87,15 +102,32 @@ class GenerationMixin:
                 uses the raw weights. Without an average (`ema_decay=None`,
                 or before the first training step) both are the same.
                 Defaults to True.
+            length: int or None. Time steps per series. None: the model's
+                `max_sequence_len`, each series ending where its generation
+                flag says (as trained). An int `L` from 1 to
+                `MAX_LENGTH_WINDOWS` (100) times `max_sequence_len`: series
+                of exactly `L` steps, each one piece: the LSTM runs
+                `ceil(L / sample_len)` steps carrying its state (the last
+                block is trimmed to `L`), with the series' own attributes and
+                generated min/max throughout. The generation flag is not
+                used then (the model learned where series end only within
+                its window): every series runs all `L` steps, `gen_flag` is
+                all ones. The first `max_sequence_len` steps are those of
+                `generate(n, seed=seed)` when the model runs full length,
+                and a shorter `length` is a prefix of a longer one (same
+                seed). Train on windows of long series
+                (`TimeSeriesDataset.windows`) to generate series longer than
+                the windows. Defaults to None.
 
         Returns:
             A `TimeSeriesDataset` in the encoded space: continuous features in
             their normalization's range, discrete features and attributes
             one-hot, everything zero after each series' end, `gen_flag` and
-            `lengths` from the generation flag.
+            `lengths` from the generation flag (all `length` with `length`).
         """
         batch_size = check_positive_int(batch_size, "batch_size")
         use_ema = check_bool(use_ema, "use_ema")
+        length = self._check_length(length)
         if attributes is not None and fixed_attributes is not None:
             raise ValueError(
                 "Pass either `attributes` (all of them) or `fixed_attributes`"
@@ -111,8 +143,26 @@ class GenerationMixin:
         with self._generation_weights(use_ema):
             return self._generate(
                 n, attributes, fixed_attributes, tolerance, max_draws,
-                batch_size, entropy,
+                batch_size, entropy, length,
             )
+
+    def _check_length(self, length):
+        """`length` as an int in 1..MAX_LENGTH_WINDOWS * T, or None."""
+        if length is None:
+            return None
+        maximum = MAX_LENGTH_WINDOWS * self.max_sequence_len
+        if (
+            isinstance(length, (bool, np.bool_))
+            or not isinstance(length, (int, np.integer))
+            or not 1 <= length <= maximum
+        ):
+            raise ValueError(
+                "`length` must be a whole number of time steps from 1 to "
+                f"{maximum} ({MAX_LENGTH_WINDOWS} times the model's "
+                f"max_sequence_len={self.max_sequence_len}), or None for "
+                f"the model's own length. Received: length={length!r}"
+            )
+        return int(length)
 
     @contextlib.contextmanager
     def _generation_weights(self, use_ema):
@@ -145,7 +195,7 @@ class GenerationMixin:
 
     def _generate(
         self, n, attributes, fixed_attributes, tolerance, max_draws,
-        batch_size, entropy,
+        batch_size, entropy, length=None,
     ):
         if fixed_attributes is not None:
             rng = np.random.default_rng(
@@ -154,21 +204,58 @@ class GenerationMixin:
             attributes = self._sample_attributes_given(
                 n, fixed_attributes, tolerance, max_draws, batch_size, rng
             )
-        noise = _GenerationNoise(self._noise_shapes(1), n, entropy)
+        if length is None:
+            noise = _GenerationNoise(self._noise_shapes(1), n, entropy)
+        else:
+            noise = _LongGenerationNoise(
+                self._noise_shapes(1), n, entropy,
+                -(-length // self.sample_len), self.sample_len,
+            )
 
         def chunk_inputs(start, stop):
             inputs = noise.rows(start, stop)
             if attributes is not None:
                 inputs["attributes"] = attributes[start:stop]
+            if length is not None:
+                # Its presence runs every series the full length (see
+                # `DoppelGANger.call`); one value per row for `predict`.
+                inputs["full_length"] = np.ones((stop - start,), "float32")
             return inputs
 
-        if _replicas(self) > 1:
-            # `predict` splits the rows over the replicas.
-            out = self.predict(
-                chunk_inputs(0, n), batch_size=batch_size, verbose=0
+        with self._predict_function_for(length):
+            if _replicas(self) > 1:
+                # `predict` splits the rows over the replicas.
+                out = self.predict(
+                    chunk_inputs(0, n), batch_size=batch_size, verbose=0
+                )
+                result = self._dataset(*(out[key] for key in _OUTPUT_KEYS))
+            else:
+                result = self._generate_chunks(
+                    chunk_inputs, n, min(batch_size, n)
+                )
+        if length is not None and result.max_sequence_len != length:
+            # The last LSTM step's block, trimmed to `length`.
+            result = self._dataset(
+                result.features[:, :length], result.attributes,
+                result.gen_flag[:, :length],
             )
-            return self._dataset(*(out[key] for key in _OUTPUT_KEYS))
-        return self._generate_chunks(chunk_inputs, n, min(batch_size, n))
+        return result
+
+    @contextlib.contextmanager
+    def _predict_function_for(self, length):
+        """With a `length`, a predict function of its own within the block
+        (the model's is put back after it): the LSTM's number of steps is
+        read from the noise's static shape, which TensorFlow's retracing
+        would otherwise relax to unknown. Called under `_WEIGHTS_LOCK`."""
+        if length is None:
+            yield
+            return
+        saved = self.predict_function
+        self.predict_function = None
+        try:
+            yield
+        finally:
+            self.predict_function = saved
 
     def _generate_chunks(self, chunk_inputs, n, size):
         """`n` rows in chunks of `size`, `chunk_inputs(start, stop)` giving
@@ -286,11 +373,13 @@ class GenerationMixin:
         ).astype("float32")
 
     def generate_dataframe(
-        self, n=None, attributes=None, seed=None, batch_size=1000
+        self, n=None, attributes=None, seed=None, batch_size=1000,
+        length=None,
     ):
         """`generate` (from the weight average, see `generate`'s
         `use_ema`), turned into a pandas DataFrame in real units by the
-        model's `transformer` (see `keras_dg.data.TableTransformer`)."""
+        model's `transformer` (see `keras_dg.data.TableTransformer`);
+        `length` gives series of that many steps (see `generate`)."""
         if self.transformer is None:
             raise ValueError(
                 "This model has no `transformer`: build the data with "
@@ -299,7 +388,7 @@ class GenerationMixin:
             )
         return self.transformer.inverse_transform(
             self.generate(n, attributes=attributes, seed=seed,
-                          batch_size=batch_size)
+                          batch_size=batch_size, length=length)
         )
 
     def _check_given_attributes(self, attributes, n):
@@ -477,10 +566,11 @@ class _GenerationNoise:
         entropy: the root entropy (`np.random.SeedSequence(seed).entropy`).
     """
 
-    def __init__(self, shapes, n, entropy):
+    def __init__(self, shapes, n, entropy, key=(0,)):
         self.shapes = {name: shape[1:] for name, shape in shapes.items()}
         self.n = n
         self.entropy = entropy
+        self.key = tuple(key)
         self._cached = (None, None)  # (block index, its arrays)
 
     def _block(self, index):
@@ -489,7 +579,7 @@ class _GenerationNoise:
             arrays = {}
             for i, (name, shape) in enumerate(self.shapes.items()):
                 seed = np.random.SeedSequence(
-                    self.entropy, spawn_key=(0, index, i)
+                    self.entropy, spawn_key=(*self.key, index, i)
                 )
                 stream = np.random.default_rng(seed)
                 arrays[name] = stream.standard_normal(
@@ -516,6 +606,50 @@ class _GenerationNoise:
             name: np.concatenate([part[name] for part in parts], axis=0)
             for name in self.shapes
         }
+
+
+class _LongGenerationNoise:
+    """The noise of `generate(length=...)`, reproducible row by row.
+
+    The first window (the model's `max_sequence_len`) is
+    `_GenerationNoise`'s, so the first steps are those of `generate`
+    without `length`; the time inputs of each further window `w` (their
+    LSTM-step and time-step noise) come from streams of their own, seeded
+    by `(entropy, 2, w, block, input)`. A row's noise thus depends only on
+    the seed and its index, and a shorter length's is a prefix of a longer
+    one's.
+
+    Args:
+        shapes: `{input name: shape}` for one row (see `_noise_shapes`).
+        n: int. Number of rows.
+        entropy: the root entropy.
+        num_steps: int. LSTM steps to cover.
+        sample_len: int. Time steps per LSTM step.
+    """
+
+    def __init__(self, shapes, n, entropy, num_steps, sample_len):
+        self.window = _GenerationNoise(shapes, n, entropy)
+        self.sizes = {
+            name: num_steps * (sample_len if unit == "time" else 1)
+            for name, unit in _TIME_INPUTS.items()
+            if name in shapes
+        }
+        window_steps = shapes["feature_noise"][1]
+        windows = -(-num_steps // window_steps)
+        time_shapes = {name: shapes[name] for name in self.sizes}
+        self.extensions = [
+            _GenerationNoise(time_shapes, n, entropy, key=(2, w))
+            for w in range(1, windows)
+        ]
+
+    def rows(self, start, stop):
+        """`{input name: array}` of rows `start` to `stop` (exclusive)."""
+        inputs = dict(self.window.rows(start, stop))
+        extensions = [e.rows(start, stop) for e in self.extensions]
+        for name, size in self.sizes.items():
+            parts = [inputs[name]] + [e[name] for e in extensions]
+            inputs[name] = np.concatenate(parts, axis=1)[:, :size]
+        return inputs
 
 
 def _pad_rows(inputs, rows):

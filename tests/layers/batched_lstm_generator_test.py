@@ -326,3 +326,65 @@ def test_step_noise_varies_steps_independently():
     # Step 1 changes, not the other step of its block (0); the first
     # block is always active, so no generation flag can hide it.
     assert changed[1] and not changed[0]
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"feed_back": True},
+        {"step_noise_dim": 2, "interpolate": True, "block_heads": "shared"},
+        {"num_layers": 2, "unroll": False},
+    ],
+)
+def test_num_steps_continues_the_series(kwargs):
+    """More LSTM steps continue the same series: the first
+    `max_sequence_len` steps are those of the default call with the same
+    noise, and the state carries on (no restart at the window's end)."""
+    layer = _layer(**kwargs)
+    rng = np.random.default_rng(1)
+    n, steps = 6, 12  # 3 windows of 4 LSTM steps
+    noise = rng.normal(size=(n, steps, 5)).astype("float32")
+    state = rng.normal(size=(n, layer.num_layers, 2, 4)).astype("float32")
+    step_noise = None
+    if layer.step_noise_dim:
+        step_noise = rng.normal(size=(n, steps * 2, 2)).astype("float32")
+    condition = _condition(n)
+    long, flag, lengths = (
+        to_numpy(x)
+        for x in layer(
+            condition, noise=noise, initial_state=state,
+            step_noise=step_noise, full_length=1, num_steps=steps,
+        )
+    )
+    assert long.shape == (n, 24, 5)
+    np.testing.assert_array_equal(flag, 1.0)
+    np.testing.assert_array_equal(lengths, 24)
+    short, _, _ = (
+        to_numpy(x)
+        for x in layer(
+            condition, noise=noise[:, :4], initial_state=state,
+            step_noise=None if step_noise is None else step_noise[:, :8],
+            full_length=1,
+        )
+    )
+    np.testing.assert_allclose(long[:, :8], short, atol=1e-5)
+    # The second window is not the first one restarted from the initial
+    # state with the second window's noise.
+    restarted, _, _ = (
+        to_numpy(x)
+        for x in layer(
+            condition, noise=noise[:, 4:8], initial_state=state,
+            step_noise=None if step_noise is None else step_noise[:, 8:16],
+            full_length=1,
+        )
+    )
+    assert np.abs(long[:, 8:16] - restarted).max() > 1e-3
+    assert layer.compute_output_shape((n, 3), noise.shape)[0] == (
+        n, 24, 5
+    )
+
+
+def test_num_steps_must_be_positive():
+    with pytest.raises(ValueError, match="num_steps"):
+        _layer()(_condition(2), num_steps=0)

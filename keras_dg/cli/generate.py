@@ -74,6 +74,14 @@ def add_arguments(parser):
         "--batch-size", type=flags.positive_int, default=1000,
         help="series per forward pass (default: 1000)",
     )
+    parser.add_argument(
+        "--length", type=flags.positive_int, default=None, metavar="L",
+        help="time steps per series, up to 100x the model's length: longer "
+             "series than it was trained on, each one piece (the LSTM "
+             "carries its state on; every series runs all L steps) "
+             "(default: the model's length, series ending where its "
+             "generation flag says)",
+    )
     stream = parser.add_argument_group(
         "streaming to a folder of parts (--format parquet, or --format "
         "csv/npz with any of these flags): constant memory whatever -n; "
@@ -181,12 +189,13 @@ def _synthesize(args, model, given_table):
                 "--given; drop -n or fix the file."
             )
         return model.generate(
-            attributes=attributes, seed=args.seed, batch_size=args.batch_size
+            attributes=attributes, seed=args.seed, batch_size=args.batch_size,
+            length=args.length,
         )
     fixed = fixed_attributes(args.fix, model, "--fix") or None
     return model.generate(
         args.n or 1000, seed=args.seed, batch_size=args.batch_size,
-        fixed_attributes=fixed,
+        fixed_attributes=fixed, length=args.length,
     )
 
 
@@ -267,6 +276,12 @@ def _run_streaming(args):
         )
     if args.resume and args.overwrite:
         raise ValueError("Pass --resume or --overwrite, not both.")
+    if args.length is not None:
+        raise ValueError(
+            "--length generates in memory; it does not combine with "
+            "streaming to a folder yet (--format parquet, --rows-per-file, "
+            "--layout, --resume, --shard)."
+        )
     n = args.n or 1000
     check_shard(args.shard, n, "--shard")
     model = _load(args)

@@ -9,9 +9,13 @@ def pack(x, num_packing):
 
     Row `k * B + i` of the input is the k-th member of packed sample i.
     """
-    flat = ops.reshape(x, (num_packing, -1, _flat_dim(x)))
+    # The batch size is spelled out (not -1): a 0-wide input (no attributes)
+    # would make -1 ambiguous, which PyTorch refuses and JAX divides by.
+    batch = ops.shape(x)[0] // num_packing
+    dim = _flat_dim(x)
+    flat = ops.reshape(x, (num_packing, batch, dim))
     flat = ops.transpose(flat, (1, 0, 2))
-    return ops.reshape(flat, (ops.shape(flat)[0], -1))
+    return ops.reshape(flat, (batch, num_packing * dim))
 
 
 def _flat_dim(x):

@@ -1,6 +1,5 @@
 """DoppelGANger on series without metadata: no attribute outputs."""
 
-import keras
 import numpy as np
 import pytest
 
@@ -32,11 +31,6 @@ def test_empty_attribute_generator_returns_empty_tensors():
     "settings",
     [dict(self_norm=True, aux_disc=True), dict(self_norm=False,
                                                aux_disc=False)],
-)
-@pytest.mark.skipif(
-    keras.config.backend() != "tensorflow",
-    reason="known bug on PyTorch and JAX: PackedCritic's pack() reshapes a 0-width tensor with "
-    "-1, which PyTorch refuses (open, see the issue 14 note)",
 )
 def test_fit_and_generate_without_attributes(settings):
     data = _no_attributes(tiny_dataset(n=8))

@@ -215,6 +215,26 @@ def atomic_write_json(path, value):
     atomic_write_text(path, json.dumps(value, indent=2, default=str) + "\n")
 
 
+def read_json_object(path, what):
+    """The JSON object (a dict) in `path`.
+
+    Raises `ValueError` naming `what` (e.g. "metadata.json of preset 'x'")
+    when the file is not valid UTF-8 JSON or holds something else than an
+    object; `OSError` when it cannot be read.
+    """
+    try:
+        with open(path, encoding="utf-8") as f:
+            value = json.load(f)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ValueError(f"{what} is damaged: not valid JSON ({e}).") from None
+    if not isinstance(value, dict):
+        raise ValueError(
+            f"{what} is damaged: expected a JSON object, found "
+            f"{type(value).__name__}."
+        )
+    return value
+
+
 # === Temp files of dead writers ===
 
 

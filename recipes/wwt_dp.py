@@ -49,22 +49,13 @@ from keras_dg.data.recipes import synthetic_wwt
 from keras_dg.data.splits import split_dataset
 from keras_dg.evaluation import evaluate
 from keras_dg.files import atomic_write_json
+from keras_dg.models import config as model_config
 from keras_dg.privacy import PrivacyBudgetCallback
 from keras_dg.privacy import compute_epsilon
 
 # The paper's `web` configuration under the original names; every other
 # hyperparameter is `DoppelGANger`'s default, the original's (ALGORITHM §5).
 WEB_CONFIG = {"sample_len": 10, "aux_disc": True, "self_norm": True}
-# A network small enough for the smoke run.
-QUICK_NETWORK = {
-    "gen_feature_num_units": 16,
-    "gen_attribute_num_units": 16,
-    "gen_attribute_num_layers": 2,
-    "disc_num_units": 16,
-    "disc_num_layers": 2,
-    "attr_disc_num_units": 16,
-    "attr_disc_num_layers": 2,
-}
 PAPER = {
     "num_series": 50_000,
     "max_sequence_len": 550,
@@ -191,7 +182,7 @@ def main(argv=None):
     # dp-accounting warns when it drops an RDP order it cannot evaluate;
     # epsilon over the remaining orders is still an upper bound.
     logging.getLogger("absl").setLevel(logging.ERROR)
-    config = {**WEB_CONFIG, **(QUICK_NETWORK if args.quick else {})}
+    config = {**WEB_CONFIG, **(model_config.QUICK if args.quick else {})}
     training = {"epochs": args.epochs, "batch_size": args.batch_size}
     data = synthetic_wwt(args.num_series, args.max_sequence_len, args.seed)
     train, held_out = split_dataset(data, HELD_OUT_FRACTION, args.seed)

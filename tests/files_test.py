@@ -170,3 +170,18 @@ def test_kill_9_leaves_no_visible_partial_file(tmp_path, trial):
     files.atomic_write_text(tmp_path / "next.txt", "x")
     assert not [n for n in os.listdir(tmp_path) if n.startswith(".tmp-")]
     assert (tmp_path / "mine.txt").read_text() == "mine"
+
+
+def test_read_json_object_names_what_is_damaged(tmp_path):
+    path = tmp_path / "x.json"
+    path.write_text('{"a": 1}')
+    assert files.read_json_object(str(path), "x") == {"a": 1}
+    path.write_text("[1, 2]")
+    with pytest.raises(ValueError, match="my record is damaged: expected a "
+                       "JSON object, found list"):
+        files.read_json_object(str(path), "my record")
+    path.write_bytes(b"\xff{")
+    with pytest.raises(ValueError, match="my record is damaged: not valid"):
+        files.read_json_object(str(path), "my record")
+    with pytest.raises(OSError):
+        files.read_json_object(str(tmp_path / "missing.json"), "x")

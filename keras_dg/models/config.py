@@ -123,6 +123,18 @@ PAPER = {
     "ema_decay": None,
 }
 
+# A network small enough to compile and train in seconds: the `--quick`
+# runs of the presets and recipes (`DoppelGANger(**QUICK)`, smoke tests).
+QUICK = {
+    "gen_feature_num_units": 16,
+    "gen_attribute_num_units": 16,
+    "gen_attribute_num_layers": 2,
+    "disc_num_units": 16,
+    "disc_num_layers": 2,
+    "attr_disc_num_units": 16,
+    "attr_disc_num_layers": 2,
+}
+
 DEFAULTS = {
     name: default
     for group in GROUPS.values()

@@ -13,7 +13,6 @@ are never touched: the run is refused.
 """
 
 import datetime
-import json
 import os
 import threading
 
@@ -43,16 +42,13 @@ def read_manifest(out_dir):
     if not os.path.exists(path):
         return None
     try:
-        with open(path, encoding="utf-8") as f:
-            manifest = json.load(f)
+        manifest = files.read_json_object(path, f"'{path}'")
     except (OSError, ValueError) as e:
         raise ValueError(
             f"'{path}' exists but is not a keras-dg run record ({e}); choose "
             "another `out_dir`."
         ) from None
-    if not isinstance(manifest, dict) or manifest.get("written_by") != (
-        WRITTEN_BY
-    ):
+    if manifest.get("written_by") != WRITTEN_BY:
         raise ValueError(
             f"'{path}' was not written by keras-dg; choose another `out_dir`."
         )

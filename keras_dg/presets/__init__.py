@@ -43,6 +43,7 @@ Example:
 import copy
 
 from keras_dg.models.config import DEFAULTS
+from keras_dg.models.config import QUICK
 
 # The configuration every dataset of the paper shares (ALGORITHM §5), under
 # the original names, with the model's defaults (`keras_dg.models.config`).
@@ -73,20 +74,9 @@ TRAINING_DEFAULTS = {
 # a positive rate, and with `aux_disc=False` it is never used.)
 _NO_AUX = {"aux_disc": False, "attr_d_gp_coe": 0.0, "g_attr_d_coe": 0.0}
 
-# A model small enough to compile and train in seconds.
-_QUICK_CONFIG = {
-    "gen_feature_num_units": 16,
-    "gen_attribute_num_units": 16,
-    "gen_attribute_num_layers": 2,
-    "disc_num_units": 16,
-    "disc_num_layers": 2,
-    "attr_disc_num_units": 16,
-    "attr_disc_num_layers": 2,
-}
-
 # Quick runs of the long-series presets (GCUT, WWT) on short series.
 _QUICK_LONG_SERIES = {
-    "config": _QUICK_CONFIG,
+    "config": QUICK,
     "training": {"epochs": 2, "batch_size": 32,
                  "extra_checkpoint_freq": None, "vis_num_sample": None},
     "data": {"num_series": 96, "max_sequence_len": 50},
@@ -151,7 +141,7 @@ PRESETS = {
         _paper_schedule(17000, checkpoint_every=70, extra_every=850),
         sweep={"sample_len": [1, 4, 8]},
         quick={
-            "config": _QUICK_CONFIG,
+            "config": QUICK,
             "training": {"epochs": 2, "epoch_checkpoint_freq": 1,
                          "extra_checkpoint_freq": None,
                          "vis_num_sample": None},
@@ -172,7 +162,7 @@ PRESETS = {
         {"epochs": 200, "batch_size": 20, "epoch_checkpoint_freq": 25,
          "extra_checkpoint_freq": 100, "vis_freq": None},
         quick={
-            "config": _QUICK_CONFIG,
+            "config": QUICK,
             "training": {"epochs": 2, "batch_size": 50,
                          "epoch_checkpoint_freq": 1,
                          "extra_checkpoint_freq": None,

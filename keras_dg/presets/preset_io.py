@@ -43,6 +43,8 @@ import re
 
 import keras
 
+from keras_dg import files
+
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.weights.h5"
 METADATA_FILE = "metadata.json"
@@ -206,20 +208,7 @@ def _read_json(folder, filename):
             f"{', '.join(REQUIRED_FILES)} and optionally {TRANSFORMER_FILE}"
             f"; found {present})."
         )
-    try:
-        with open(path, encoding="utf-8") as f:
-            value = json.load(f)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise ValueError(
-            f"{filename} of preset {folder!r} is damaged: not valid JSON "
-            f"({e})."
-        ) from None
-    if not isinstance(value, dict):
-        raise ValueError(
-            f"{filename} of preset {folder!r} is damaged: expected a JSON "
-            f"object, found {type(value).__name__}."
-        )
-    return value
+    return files.read_json_object(path, f"{filename} of preset {folder!r}")
 
 
 def _check_version(metadata, folder):
@@ -474,7 +463,6 @@ def save_to_preset(model, preset_dir, metadata=None, overwrite=False,
     Returns:
         str, the folder.
     """
-    from keras_dg import files
     from keras_dg.models.doppelganger import DoppelGANger
     from keras_dg.version import __version__
 

@@ -25,13 +25,12 @@ import contextlib
 import json
 import os
 import re
-import shutil
-import tempfile
 
 import numpy as np
 
 from keras_dg.data.restricted_unpickler import load_outputs
 from keras_dg.dataset import TimeSeriesDataset
+from keras_dg.files import atomic_folder
 from keras_dg.files import atomic_write
 from keras_dg.specs import outputs_to_config
 
@@ -141,25 +140,17 @@ def _write_file(path, writer):
 def _atomic_write(folder, writers):
     """Writes `{name: writer(file)}` into `folder` with all-or-nothing moves.
 
-    A new folder is assembled as a hidden temporary sibling and renamed into
-    place; in an existing folder each file goes to its `keras_dg.files`
+    A new folder is assembled as a hidden temporary sibling
+    (`keras_dg.files.atomic_folder`: removed on errors, and after a kill by
+    the next writer of the parent folder) and renamed into place; in an existing folder each file goes to its `keras_dg.files`
     temp file first and all of them are moved over their targets only after
     every one was written. Other files in the folder are left alone.
     """
     folder = os.path.abspath(folder)
-    parent = os.path.dirname(folder)
     if not os.path.isdir(folder):
-        os.makedirs(parent, exist_ok=True)
-        staging = tempfile.mkdtemp(
-            prefix=f".{os.path.basename(folder)}.tmp-", dir=parent
-        )
-        try:
+        with atomic_folder(folder) as staging:
             for name, writer in writers.items():
                 _write_file(os.path.join(staging, name), writer)
-            os.rename(staging, folder)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
         return
     # Every file is written to its temp file before any is renamed.
     with contextlib.ExitStack() as stack:

@@ -1,6 +1,9 @@
 import json
 import os
 import pickle
+import stat
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -120,6 +123,25 @@ def test_atomic_write_of_a_new_folder(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="disk full"):
         save_dg(tiny(), tmp_path / "new")
     assert os.listdir(tmp_path) == []  # No folder, no staging leftovers.
+
+
+def test_a_new_folder_follows_the_umask_and_clears_a_killed_writer(tmp_path):
+    # A writer killed mid-save leaves its hidden temp folder (its pid is no
+    # longer alive); the next save into the same parent removes it.
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = tmp_path / f".tmp-{dead.pid}-old"
+    stale.mkdir()
+    (stale / "data_train.npz").write_bytes(b"half")
+    before = os.umask(0o022)
+    try:
+        folder = save_dg(tiny(), tmp_path / "new")
+    finally:
+        os.umask(before)
+    assert sorted(os.listdir(tmp_path)) == ["new"]
+    assert stat.S_IMODE(os.stat(folder).st_mode) == 0o755
+    assert stat.S_IMODE(os.stat(os.path.join(folder, "data_train.npz"))
+                        .st_mode) == 0o644
 
 
 def test_atomic_write_into_an_existing_folder(tmp_path, monkeypatch):

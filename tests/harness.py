@@ -17,6 +17,10 @@ FEATURE_OUTPUTS = [
     Output("CONTINUOUS", 1, "MINUSONE_ONE"),
 ]
 ATTRIBUTE_OUTPUTS = [Output("DISCRETE", 3), Output("CONTINUOUS", 1, "ZERO_ONE")]
+# kill -9 trials per writer in the slow tests (tests/*/kill_test.py); the
+# issue's 20 per writer: `KERAS_DG_KILL_TRIALS=20 pytest -m slow -k kill_9`.
+KILL_TRIALS = int(os.environ.get("KERAS_DG_KILL_TRIALS", "3"))
+
 TINY = dict(
     gen_feature_num_units=8,
     gen_attribute_num_units=8,

@@ -16,6 +16,7 @@ import pytest
 
 from keras_dg import pipeline
 from keras_dg.data import save_dg
+from tests.harness import KILL_TRIALS
 from tests.harness import tiny_dataset
 from tests.pipeline.tiny_run import TINY_RUN
 
@@ -66,7 +67,7 @@ def _check_whole(path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("trial", range(3))
+@pytest.mark.parametrize("trial", range(KILL_TRIALS))
 def test_kill_9_during_evaluate(tmp_path, trial):
     save_dg(tiny_dataset(n=20, seed=0), tmp_path / "real")
     save_dg(tiny_dataset(n=20, seed=1), tmp_path / "synthetic")
@@ -97,7 +98,7 @@ def model_path(tmp_path_factory):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("trial", range(3))
+@pytest.mark.parametrize("trial", range(KILL_TRIALS))
 def test_kill_9_during_generate_to_a_file(tmp_path, model_path, trial):
     (tmp_path / "mine.txt").write_text("mine")
     for out in (tmp_path / "synth.npz",):

@@ -15,13 +15,15 @@ import zipfile
 import pytest
 
 from keras_dg import pipeline
+from tests.harness import KILL_TRIALS
 from tests.harness import tiny_dataset
 from tests.pipeline.tiny_run import TINY_RUN
 
 _RUN = textwrap.dedent("""
     import sys
     from keras_dg import pipeline
-    from tests.harness import tiny_dataset
+    from tests.harness import KILL_TRIALS
+from tests.harness import tiny_dataset
     from tests.pipeline.tiny_run import TINY_RUN
 
     pipeline.run(tiny_dataset(n=24), sys.argv[1], overwrite=True, **dict(
@@ -48,7 +50,7 @@ def _check_whole(path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("trial", range(3))
+@pytest.mark.parametrize("trial", range(KILL_TRIALS))
 def test_kill_9_at_a_random_moment_of_a_run(tmp_path, trial):
     out = tmp_path / "run"
     pipeline.run(tiny_dataset(), out, **TINY_RUN)

@@ -113,11 +113,45 @@ def train_and_generate(train_table, mode, seed, budget):
     )
     seconds = time.time() - started
     generated = model.generate_dataframe(len(train), seed=seed)
-    return generated, {
+    sampled = (
+        sampled_channels(model, tt, len(train), seed)
+        if tt.missing_channels else None
+    )
+    return generated, sampled, {
         "train_series": len(train), "epochs": len(history.epoch),
         "train_seconds": round(seconds, 1),
         "channels": tt.missing_channels,
     }
+
+
+def sampled_channels(model, tt, n, seed):
+    """What `generate_dataframe` would give if the model drew each
+    missingness channel from its softmax instead of taking the argmax (a
+    proposed model change, measured here from the outside): the
+    generator's internal outputs (current weights, not the weight
+    average), decoded by the model, with each channel replaced by a draw
+    from its probability of "missing"."""
+    from keras import ops
+
+    rng = np.random.default_rng(seed)
+    noise = model.sample_noise(n, seed=rng)
+    features, attributes, gen_flag, _ = model.generate_internal(noise)
+    decoded = model.decode(features, attributes, gen_flag)
+    internal = np.asarray(ops.convert_to_numpy(features), "float64")
+    encoded = decoded.features.copy()
+    start = encoded.shape[-1] - 2 * len(tt.missing_channels)
+    active = decoded.gen_flag > 0.5
+    for _ in tt.missing_channels:
+        block = internal[..., start:start + 2]
+        missing = (rng.random(active.shape) * block.sum(-1) < block[..., 1])
+        missing &= active
+        encoded[..., start] = (~missing & active).astype("float32")
+        encoded[..., start + 1] = missing.astype("float32")
+        start += 2
+    return tt.inverse_transform({
+        "features": encoded, "attributes": decoded.attributes,
+        "gen_flag": decoded.gen_flag,
+    })
 
 
 def score(generated, reference, train, test):
@@ -158,7 +192,7 @@ def score(generated, reference, train, test):
     }
 
 
-def plot(real_table, generated, path, n=4):
+def plot(real_table, generated, path, label, n=4):
     """Real and generated `dep_delay` series with their gaps marked."""
     import matplotlib
 
@@ -176,7 +210,7 @@ def plot(real_table, generated, path, n=4):
     fig, axes = plt.subplots(n, 2, figsize=(13, 2.2 * n), sharey=True)
     for column, (table, ids, title) in enumerate((
         (real_table, real_ids, "real (training routes)"),
-        (generated, synthetic_ids, "generated (missing='model')"),
+        (generated, synthetic_ids, label),
     )):
         picks = [ids[i] for i in np.linspace(
             0, len(ids) - 1, min(n, len(ids))).astype(int)] if ids else []
@@ -282,18 +316,27 @@ def main(argv=None):
     records, plotted = [], False
     for mode in args.modes:
         for seed in args.seeds:
-            generated, facts = train_and_generate(
+            generated, sampled, facts = train_and_generate(
                 train_table, mode, seed, args.budget
             )
-            record = {"mode": mode, "seed": seed, "budget_s": args.budget,
-                      **facts, **score(generated, reference, train, test)}
-            records.append(record)
-            print(json.dumps(record), flush=True)
-            if args.json:
-                with open(args.json, "a") as f:
-                    f.write(json.dumps(record) + "\n")
+            runs = [(mode, generated)]
+            if sampled is not None:
+                runs.append((f"{mode} (channel drawn, proposed)", sampled))
+            for name, table in runs:
+                record = {"mode": name, "seed": seed,
+                          "budget_s": args.budget, **facts,
+                          **score(table, reference, train, test)}
+                records.append(record)
+                print(json.dumps(record), flush=True)
+                if args.json:
+                    with open(args.json, "a") as f:
+                        f.write(json.dumps(record) + "\n")
             if args.plot and mode == "model" and not plotted:
-                plot(train_table, generated, args.plot)
+                root, ext = os.path.splitext(args.plot)
+                plot(train_table, generated, args.plot,
+                     "generated (missing='model', argmax)")
+                plot(train_table, sampled, f"{root}-drawn{ext}",
+                     "generated (missing='model', channel drawn)")
                 plotted = True
     print("\n".join(summarize(records)))
     return 0

@@ -36,10 +36,15 @@ time and are never propagated silently:
   gaps get no channel; a feature missing in every row is an error
   (nothing to learn). Attributes are filled as with `"interpolate"`.
   The channel is a 2-way discrete output rather than one [0, 1]
-  continuous value because missingness is a yes/no event whose rate and
-  runs the model must reproduce: the softmax over (present, missing) is
-  trained and scored like the other categorical outputs, and decoding by
-  argmax needs no threshold.
+  continuous value: missingness is a yes/no event, and a continuous
+  channel goes through the per-series min/max normalization (`self_norm`)
+  like every continuous feature. Measured on the flights data (dep_delay
+  missing on 2.4% of route-days, `benchmarks/missingness.py`): the 2-way
+  softmax's mean probability of "missing" was 2.6%, the continuous
+  channel's mean 10%. `DoppelGANger.generate` turns discrete outputs into
+  one-hot vectors by argmax, which loses most of such a rare event (under
+  1% of the generated steps missing); a generated block that holds
+  probabilities decodes by argmax too.
 
 Infinite values, missing series ids or time values are always errors.
 

@@ -195,3 +195,41 @@ def test_cli_flag_accepts_model():
          "model", "--out", "o"]
     )
     assert args.missing == "model"
+
+
+@pytest.mark.backend
+def test_model_learns_channels_and_saves_them(tmp_path):
+    import keras
+
+    import keras_dg
+    from tests.harness import TINY
+
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({
+        "host": np.repeat(np.arange(8), 6), "t": np.tile(np.arange(6), 8),
+        "load": rng.uniform(0, 10, 48),
+        "os": np.repeat(["linux", "bsd"] * 4, 6),
+    })
+    table.loc[rng.choice(48, 10, replace=False), "load"] = np.nan
+    data, tt = from_dataframe(table, "host", "t", ["load"], ["os"],
+                              sample_len=2, missing="model")
+    model = keras_dg.DoppelGANger(
+        data.feature_outputs, data.attribute_outputs, data.max_sequence_len,
+        sample_len=2, transformer=tt, **dict(TINY, seed=0),
+    )
+    model.compile()
+    model.fit(data, epochs=1, batch_size=8, verbose=0)
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert loaded.transformer.missing_channels == ["load"]
+    generated = loaded.generate(5, seed=0)
+    masks = loaded.transformer.missing_masks(generated)
+    out = loaded.transformer.inverse_transform(generated)
+    np.testing.assert_array_equal(
+        out["load"].isna().to_numpy(), masks["load"][generated.gen_flag > 0]
+    )
+    folder = str(tmp_path / "preset")
+    model.save_to_preset(folder)
+    again = keras_dg.DoppelGANger.from_preset(folder)
+    assert again.transformer.missing_channels == ["load"]

@@ -53,8 +53,11 @@ DEFAULT_ROWS_PER_FILE = 100_000
 # Version of the progress/manifest record; a reader refuses a larger one.
 RECORD_FORMAT = 1
 # Time steps (series x T) generated and decoded at once: the chunk that
-# bounds memory (about 17,000 series at T=56; a Parquet row group).
-_CHUNK_STEPS = 1_000_000
+# bounds memory (4,000 series at T=56: a Parquet row group of about 200,000
+# rows). At the MBA shape the peak above the warm model was +170 MiB with
+# it, +310 MiB with 1,000,000 steps and the same throughput
+# (benchmarks/streaming.py).
+_CHUNK_STEPS = 250_000
 # The settings a resumed run must share with the recorded one.
 _RUN_KEYS = (
     "n", "seed", "entropy", "format", "layout", "rows_per_file", "shard",
@@ -83,7 +86,7 @@ class StreamingMixin:
         """Generates `n` series into a folder of part files, in chunks.
 
         Memory does not grow with `n`: series are generated, decoded and
-        appended to the current part a chunk at a time (about a million
+        appended to the current part a chunk at a time (about 250,000
         time steps), the next chunk generating while a writer thread
         writes the last. Part `k` holds rows `[k * rows_per_file, (k + 1) *
         rows_per_file)` of `generate(n, seed=seed)`: the same values.
@@ -152,6 +155,7 @@ class StreamingMixin:
         )
         folder = run["folder"]
         names = _record_names(run["shard"])
+        transformer = _table_transformer(self, run["format"], run["layout"])
         done = _prepare_folder(run, names)
         if done is not None:  # Already complete (resume=True).
             return done
@@ -159,8 +163,6 @@ class StreamingMixin:
         record["parts"] = list(run.pop("finished"))
         finished = {part["file"] for part in record["parts"]}
         todo = [p for p in run["plan"] if p["file"] not in finished]
-        transformer = _table_transformer(self, run["format"], run["layout"])
-        writer = _Writer(folder, names, record, transformer, run["format"])
         total = run["rows"][1] - run["rows"][0]
         rows_before = sum(p["rows"][1] - p["rows"][0] for p in record["parts"])
         bar = (
@@ -169,18 +171,19 @@ class StreamingMixin:
             )
             if run["progress"] else None
         )
-        began = time.perf_counter()
-
-        def report():
-            written = writer.rows_written
-            if bar is None or not written:
-                return
-            rate = written / max(time.perf_counter() - began, 1e-9)
-            bar.update(rows_before + written, values=[("series/s", rate)])
-
         noise = _GenerationNoise(self._noise_shapes(1), n, run["entropy"])
         size = min(run["batch_size"], n)  # as `generate`
         with self._generation_weights(run["use_ema"]):
+            writer = _Writer(folder, names, record, transformer, run["format"])
+            began = time.perf_counter()
+
+            def report():
+                written = writer.rows_written
+                if bar is None or not written:
+                    return
+                rate = written / max(time.perf_counter() - began, 1e-9)
+                bar.update(rows_before + written, values=[("series/s", rate)])
+
             try:
                 for part in todo:
                     writer.start_part(part)
@@ -862,8 +865,9 @@ def _csv_table(arrow):
 
 
 class _NpzSink:
-    """One npz file in the original format; the part is kept in memory
-    until it is complete (encoded arrays: T x F float32 per series)."""
+    """One npz file in the original format. The chunks of the part are
+    kept until it is complete (encoded arrays: T x F float32 per series),
+    then each array is written chunk by chunk (no concatenated copy)."""
 
     def __init__(self, path, transformer):
         self.path = path
@@ -874,15 +878,27 @@ class _NpzSink:
         self._chunks.append(dataset)
 
     def finish(self):
-        arrays = {
-            key: np.concatenate(
-                [getattr(d, attr) for d in self._chunks], axis=0
-            ).astype("float32")
-            for key, attr in _NPZ_KEYS.items()
-        }
+        import zipfile
+
+        with zipfile.ZipFile(
+            self.path, "w", zipfile.ZIP_STORED, allowZip64=True
+        ) as archive:
+            for key, attr in _NPZ_KEYS.items():
+                blocks = [
+                    np.ascontiguousarray(getattr(d, attr), dtype="<f4")
+                    for d in self._chunks
+                ]
+                header = {
+                    "descr": "<f4",
+                    "fortran_order": False,
+                    "shape": (sum(len(b) for b in blocks),)
+                    + blocks[0].shape[1:],
+                }
+                with archive.open(f"{key}.npy", "w", force_zip64=True) as f:
+                    np.lib.format.write_array_header_1_0(f, header)
+                    for block in blocks:
+                        f.write(block.data)
         self._chunks = []
-        with open(self.path, "wb") as f:
-            np.savez(f, **arrays)
 
     def close(self):
         self._chunks = []

@@ -137,3 +137,66 @@ def test_a_streaming_flag_needs_a_folder(capsys, saved, tmp_path):
         capsys, "name a folder", "generate", "--model", saved["path"],
         "--out", tmp_path / "x.csv", "--rows-per-file", 10,
     )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("trial", range(3))
+def test_kill_9_then_resume(saved, tmp_path, trial):
+    """`kill -9` at a random moment of a streaming run: every visible part
+    is whole and listed, no manifest before the end; --resume finishes
+    the set, which is the single run's rows."""
+    import json
+    import random
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
+    out = tmp_path / "synth"
+    out.mkdir()
+    (out / "mine.txt").write_text("mine")
+    argv = [
+        sys.executable, "-m", "keras_dg.cli", "generate", "--model",
+        str(saved["path"]), "-n", "200000", "--seed", "3", "--out", str(out),
+        "--format", "npz", "--rows-per-file", "10000", "--batch-size", "500",
+        "--no-progress",
+    ]
+    env = dict(os.environ, PYTHONPATH=root, TF_CPP_MIN_LOG_LEVEL="3")
+    child = subprocess.Popen(
+        argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    # Killed at a random moment after the run has started writing.
+    waited = 0.0
+    while not (out / "_progress.json").exists() and waited < 120:
+        time.sleep(0.05)
+        waited += 0.05
+    time.sleep(random.Random(trial).uniform(0, 3))
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    visible = sorted(n for n in os.listdir(out) if not n.startswith("."))
+    assert "_manifest.json" not in visible  # killed during the run
+    if "_progress.json" in visible:
+        with open(out / "_progress.json") as f:
+            record = json.load(f)
+        listed = {p["file"] for p in record["parts"]} | set(
+            record["pending"]
+        )
+        assert set(visible) <= listed | {"_progress.json", "mine.txt"}
+        for part in record["parts"]:
+            with np.load(out / part["file"]) as npz:
+                assert npz["data_feature"].shape[0] == 10000
+    subprocess.run(argv + ["--resume"], check=True, env=env,
+                   capture_output=True)
+    names = os.listdir(out)
+    assert not [n for n in names if n.startswith(".tmp-")]
+    assert "_progress.json" not in names
+    assert (out / "mine.txt").read_text() == "mine"
+    with open(out / "_manifest.json") as f:
+        manifest = json.load(f)
+    assert len(manifest["parts"]) == 20
+    expected = saved["model"].generate(200000, seed=3, batch_size=500)
+    got = np.concatenate([
+        np.load(out / p["file"])["data_feature"] for p in manifest["parts"]
+    ])
+    np.testing.assert_array_equal(got, expected.features)

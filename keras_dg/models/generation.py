@@ -22,6 +22,7 @@ longer one.
 import concurrent.futures
 import contextlib
 import threading
+import weakref
 
 import keras
 import numpy as np
@@ -47,6 +48,10 @@ _WEIGHTS_LOCK = threading.RLock()
 _OUTPUT_KEYS = ("decoded_features", "decoded_attributes", "gen_flag")
 # `generate(length=...)` goes up to this many times `max_sequence_len`.
 MAX_LENGTH_WINDOWS = 100
+# The predict functions of `generate(length=...)` kept per model, one per
+# number of LSTM steps (`_predict_function_for`).
+_LENGTH_FUNCTIONS = weakref.WeakKeyDictionary()
+_KEPT_LENGTH_FUNCTIONS = 4
 # The generator inputs that have a time axis (axis 1), and what one of
 # their steps is: an LSTM step or a time step.
 _TIME_INPUTS = {"feature_noise": "lstm", "step_noise": "time"}
@@ -246,14 +251,25 @@ class GenerationMixin:
         """With a `length`, a predict function of its own within the block
         (the model's is put back after it): the LSTM's number of steps is
         read from the noise's static shape, which TensorFlow's retracing
-        would otherwise relax to unknown. Called under `_WEIGHTS_LOCK`."""
+        would otherwise relax to unknown. The functions are kept per number
+        of LSTM steps (the last `_KEPT_LENGTH_FUNCTIONS`) until the model's
+        own predict function changes (`compile`, `make_predict_function(
+        force=True)`). Called under `_WEIGHTS_LOCK`."""
         if length is None:
             yield
             return
         saved = self.predict_function
-        self.predict_function = None
+        kept = _LENGTH_FUNCTIONS.get(self)
+        if kept is None or kept["base"] is not saved:
+            kept = _LENGTH_FUNCTIONS[self] = {"base": saved, "steps": {}}
+        steps = -(-length // self.sample_len)
+        self.predict_function = kept["steps"].pop(steps, None)
         try:
             yield
+            if self.predict_function is not None:
+                kept["steps"][steps] = self.predict_function
+                while len(kept["steps"]) > _KEPT_LENGTH_FUNCTIONS:
+                    kept["steps"].pop(next(iter(kept["steps"])))
         finally:
             self.predict_function = saved
 

@@ -139,3 +139,31 @@ def test_generate_dataframe_with_length_continues_the_dates():
     assert per_route.tolist() == [400, 400]
     dates = table[table["route"] == per_route.index[0]]["date"]
     assert dates.is_monotonic_increasing and dates.nunique() == 400
+
+
+def test_long_generation_builds_one_predict_function_per_length(
+    model, monkeypatch
+):
+    from keras_dg.models.generation import GenerationMixin
+
+    built = []
+    make = GenerationMixin.make_predict_function
+
+    def counting(self, force=False):
+        if self.predict_function is None:
+            built.append(1)
+        return make(self, force)
+
+    monkeypatch.setattr(GenerationMixin, "make_predict_function", counting)
+    # Lengths the other tests did not ask for (the module's model).
+    model.generate(2, seed=0, length=50)
+    model.generate(3, seed=0, length=50)
+    model.generate(2, seed=0, length=49)  # the same LSTM steps
+    assert len(built) == 1
+    model.generate(2, seed=0, length=58)
+    assert len(built) == 2
+    # The model's own function is left as it was.
+    own = model.predict_function
+    model.generate(2, seed=0, length=66)
+    assert model.predict_function is own
+    assert model.generate(2, seed=0).features.shape == (2, 8, 4)

@@ -11,8 +11,12 @@ steps: a jump, or a restart of its dynamics. Two measures:
   positions; the score is sampling noise plus whatever the data do at that
   phase, e.g. a weekday with `window` a multiple of 7), so the synthetic
   score is read beside the real one.
-- `long_series_fidelity`: both seam scores, and the ACF MSE over the full
-  length beside the ACF MSE within windows (both datasets cut into windows
+- `window_profile`: the mean absolute step change inside each window,
+  window by window: a series that settles into a fixed cycle after its
+  first window (no seam, but less life) shows a falling profile that the
+  real data do not have.
+- `long_series_fidelity`: both seam scores and profiles, and the ACF MSE
+  over the full length beside the ACF MSE within windows (both datasets cut into windows
   of `window` steps with `TimeSeriesDataset.windows`): a long series that
   keeps the data's structure has a full-length ACF MSE near the in-window
   one.
@@ -120,6 +124,41 @@ def seam_score(dataset, window):
     }
 
 
+def window_profile(dataset, window):
+    """Mean absolute step-to-step change inside each window (boundary
+    changes left out), window by window, averaged over the continuous
+    features.
+
+    Args:
+        dataset: `TimeSeriesDataset`.
+        window: int. The window length.
+
+    Returns:
+        float64 array [number of whole windows]; NaN for a window without
+        active changes.
+    """
+    changes = step_changes(dataset, window)  # Checks the arguments.
+    if not changes:
+        raise ValueError(
+            "The window profile needs at least one continuous feature; "
+            f"feature_outputs are {dataset.feature_outputs}."
+        )
+    active = dataset.gen_flag > 0.5
+    both = active[:, 1:] & active[:, :-1]
+    count = dataset.max_sequence_len // window
+    values = dataset.features.astype("float64")
+    profile = np.zeros(count)
+    for _, column in continuous_feature_columns(dataset):
+        delta = np.abs(np.diff(values[..., column], axis=1))
+        for w in range(count):
+            inside = slice(w * window, (w + 1) * window - 1)
+            mask = both[:, inside]
+            profile[w] += (
+                delta[:, inside][mask].mean() if mask.any() else np.nan
+            )
+    return profile / len(changes)
+
+
 def long_series_fidelity(real, synthetic, window, stride=None):
     """Seam and autocorrelation of long synthetic series beside the real
     ones.
@@ -137,7 +176,11 @@ def long_series_fidelity(real, synthetic, window, stride=None):
         dict with `seam_synthetic` and `seam_real` (`seam_score`'s
         `score`), `seam_ratio` (synthetic / real), `acf_mse_full` (ACF MSE
         over the full length), `acf_mse_window` (ACF MSE of both cut into
-        windows), `acf_ratio` (full / window), and `per_feature` seam
+        windows), `acf_ratio` (full / window), `profile_synthetic` and
+        `profile_real` (`window_profile` as lists), `profile_ratio` (the
+        synthetic profile's later windows over its first, divided by the
+        same for the real data: 1 when the series keep their life past
+        the first window, 0 when they freeze), and `per_feature` seam
         scores of both.
     """
     check_pair(real, synthetic)
@@ -153,6 +196,8 @@ def long_series_fidelity(real, synthetic, window, stride=None):
     acf_window = autocorrelation_mse(
         real.windows(window, stride), synthetic.windows(window, stride)
     )["mse"]
+    profile_real = window_profile(real, window)
+    profile_synthetic = window_profile(synthetic, window)
     return {
         "seam_synthetic": seam_synthetic["score"],
         "seam_real": seam_real["score"],
@@ -160,11 +205,24 @@ def long_series_fidelity(real, synthetic, window, stride=None):
         "acf_mse_full": acf_full,
         "acf_mse_window": acf_window,
         "acf_ratio": _ratio(acf_full, acf_window),
+        "profile_synthetic": profile_synthetic.tolist(),
+        "profile_real": profile_real.tolist(),
+        "profile_ratio": _ratio(
+            _late_over_first(profile_synthetic),
+            _late_over_first(profile_real),
+        ),
         "per_feature": {
             "seam_synthetic": seam_synthetic["per_feature"],
             "seam_real": seam_real["per_feature"],
         },
     }
+
+
+def _late_over_first(profile):
+    """The mean of the windows after the first over the first window."""
+    if len(profile) < 2 or not profile[0] > 0:
+        return float("nan")
+    return float(np.nanmean(profile[1:]) / profile[0])
 
 
 def _ratio(value, reference):

@@ -8,6 +8,7 @@ from keras_dg import TimeSeriesDataset
 from keras_dg.evaluation.long_series import long_series_fidelity
 from keras_dg.evaluation.long_series import seam_score
 from keras_dg.evaluation.long_series import step_changes
+from keras_dg.evaluation.long_series import window_profile
 
 OUTPUTS = [Output("CONTINUOUS", 1, "ZERO_ONE"), Output("DISCRETE", 2)]
 
@@ -97,3 +98,20 @@ def test_a_dataset_without_continuous_features_is_refused():
     )
     with pytest.raises(ValueError, match="continuous feature"):
         seam_score(data, 4)
+
+
+def test_window_profile_shows_series_that_freeze_after_the_first_window():
+    window, t = 8, 64
+    real = _ar1(100, t, 0)
+    frozen = real.copy()
+    # After the first window, the same value over and over.
+    frozen[:, window:] = frozen[:, window - 1:window]
+    profile = window_profile(_dataset(real), window)
+    assert profile.shape == (8,) and np.all(profile > 0)
+    frozen_profile = window_profile(_dataset(frozen), window)
+    np.testing.assert_allclose(frozen_profile[0], profile[0])
+    np.testing.assert_array_equal(frozen_profile[1:], 0.0)
+    report = long_series_fidelity(_dataset(real), _dataset(frozen), window)
+    assert report["profile_ratio"] == 0.0
+    same = long_series_fidelity(_dataset(real), _dataset(_ar1(100, t, 1)), window)
+    assert 0.8 < same["profile_ratio"] < 1.25

@@ -115,7 +115,8 @@ def transformer_columns(transformer, dataset):
             )
     columns = {}
     for prefix, outputs, specs in (
-        ("feature", dataset.feature_outputs, transformer.features),
+        ("feature", dataset.feature_outputs,
+         transformer.feature_output_specs),
         ("attribute", dataset.attribute_outputs, transformer.attributes),
     ):
         # The transformer has one spec per discrete output and one per

@@ -71,6 +71,23 @@ def test_run_with_a_transformer_writes_real_units(tmp_path):
     assert model.transformer.get_config() == transformer.get_config()
 
 
+def test_run_with_missingness_channels_reports_and_writes_gaps(tmp_path):
+    table = long_table()
+    table.loc[table.index[1::4], "cpu"] = float("nan")
+    dataset, transformer = from_dataframe(
+        table, example_id="host", time="minute", features=["cpu"],
+        attributes=["os"], sample_len=2, missing="model",
+    )
+    result = pipeline.run(
+        dataset, tmp_path / "run", transformer=transformer, n_generate=5,
+        **TINY_RUN,
+    )
+    assert os.path.isfile(result.report_html)
+    generated = pd.read_csv(result.generated_csv)
+    assert list(generated.columns) == ["host", "minute", "cpu", "os"]
+    assert generated["cpu"].dropna().between(0, 100).all()
+
+
 def test_run_report_reference_is_train_without_test(tmp_path):
     train = tiny_dataset(n=10)
     result = pipeline.run(train, tmp_path / "run", **TINY_RUN)

@@ -26,8 +26,8 @@ across window boundaries, every `--window` days, and elsewhere) of the
 synthetic series beside the real ones'; the ACF MSE over the full length
 beside the ACF MSE within windows; the window profile (mean absolute
 daily change per window: do the series keep their life past the first
-window?); the W1 of the per-series range (max - min) of each feature; the floor (the training routes in the
-synthetic data's place). The issue's targets: full-length ACF MSE within
+window?); the W1 of the per-series range (max - min) of each feature;
+the floor (the training routes in the synthetic data's place). The issue's targets: full-length ACF MSE within
 2x the in-window ACF MSE; seam score within 2x the real data's.
 
     python benchmarks/long_series.py --budget 240 --seeds 0 1 2 \

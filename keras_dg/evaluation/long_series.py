@@ -16,10 +16,10 @@ steps: a jump, or a restart of its dynamics. Two measures:
   first window (no seam, but less life) shows a falling profile that the
   real data do not have.
 - `long_series_fidelity`: both seam scores and profiles, and the ACF MSE
-  over the full length beside the ACF MSE within windows (both datasets cut into windows
-  of `window` steps with `TimeSeriesDataset.windows`): a long series that
-  keeps the data's structure has a full-length ACF MSE near the in-window
-  one.
+  over the full length beside the ACF MSE within windows (both datasets
+  cut into windows of `window` steps with `TimeSeriesDataset.windows`): a
+  long series that keeps the data's structure has a full-length ACF MSE
+  near the in-window one.
 
 Only the active steps count (both steps of a change inside the series).
 Values are in the encoded units (continuous features in their

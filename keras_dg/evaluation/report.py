@@ -59,6 +59,12 @@ _MEANINGS = {
     "held-out real (well below 1 suggests copying)",
     "membership_inference_success": "distance-threshold attack success "
     "(0.5 = no leak)",
+    "missing_rate_rel_error": "|synthetic - real| / real missing rate, "
+    "mean over the features with gaps (0 is best)",
+    "gap_length_w1": "Wasserstein-1 of the gap lengths (runs of missing "
+    "steps), steps",
+    "conditional_missing_rate_mae": "mean absolute error of the missing "
+    "rate within each attribute category",
 }
 
 
@@ -489,6 +495,22 @@ def _memorization_section(page, metrics, images):
     page.image(images.get("closest_pairs"), "closest pairs")
 
 
+def _add_missingness(result, real, synthetic, transformer, train):
+    """Missingness fidelity (`missingness_fidelity`) of the features with a
+    missingness channel: under `missingness`, its headline numbers in the
+    summary and, where the floor was computed, in the floor."""
+    from keras_dg.evaluation.missingness import missingness_fidelity
+
+    with_floor = result.get("floor") is not None
+    missing = missingness_fidelity(
+        real, synthetic, transformer, train=train if with_floor else None
+    )
+    result["missingness"] = missing
+    result["summary"].update(missing["summary"])
+    if with_floor:
+        result["floor"].update(missing["floor"])
+
+
 def write_report(
     real,
     synthetic,
@@ -565,6 +587,8 @@ def write_report(
         real, synthetic, train=train, seed=seed, metrics=metrics,
         sample_len=sample_len, floor=floor,
     )
+    if transformer is not None and transformer.missing_channels:
+        _add_missingness(result, real, synthetic, transformer, train)
     os.makedirs(out_dir, exist_ok=True)
     atomic_write_text(
         os.path.join(out_dir, "metrics.json"), dumps(result) + "\n"

@@ -79,10 +79,15 @@ def test_run_with_missingness_channels_reports_and_writes_gaps(tmp_path):
         attributes=["os"], sample_len=2, missing="model",
     )
     result = pipeline.run(
-        dataset, tmp_path / "run", transformer=transformer, n_generate=5,
-        **TINY_RUN,
+        dataset[:7], tmp_path / "run", test=dataset[7:],
+        transformer=transformer, n_generate=5, **TINY_RUN,
     )
     assert os.path.isfile(result.report_html)
+    # Missingness fidelity beside its floor (real train vs. the test split).
+    for name in ("missing_rate_rel_error", "gap_length_w1"):
+        assert name in result.summary and name in result.floor
+    with open(result.metrics) as f:
+        assert "cpu" in json.load(f)["missingness"]["features"]
     generated = pd.read_csv(result.generated_csv)
     assert list(generated.columns) == ["host", "minute", "cpu", "os"]
     assert generated["cpu"].dropna().between(0, 100).all()

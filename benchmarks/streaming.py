@@ -23,6 +23,13 @@ python benchmarks/streaming.py --stream-sizes 10000,100000 --formats parquet,npz
 KERAS_BACKEND=jax python benchmarks/streaming.py --stream-sizes 10000
 ```
 `--json FILE` writes the records.
+
+On a shared machine the load changes between processes; `--interleave N` instead alternates
+in-memory `generate(N)`, `generate_dataframe(N)` and `generate_to(N)` (each format) in ONE
+process (`--repeats` rounds, model warm) and reports the median ratio of their throughputs:
+```
+python benchmarks/streaming.py --interleave 100000 --formats parquet,npz --repeats 5
+```
 """
 
 import argparse
@@ -83,6 +90,9 @@ def parse_args(argv=None):
     parser.add_argument("--out", default=None,
                         help="folder for the parts (default: a temp folder, removed).")
     parser.add_argument("--json", default=None, help="write the records here.")
+    parser.add_argument("--interleave", type=int, default=None, metavar="N",
+                        help="alternate generate(N) and generate_to(N) in one process "
+                        "(see the docstring).")
     # One measurement in this process (what the driver runs).
     parser.add_argument("--worker", choices=MODES, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, default=None, help=argparse.SUPPRESS)
@@ -93,6 +103,8 @@ def parse_args(argv=None):
         parser.error("--repeats, --rows-per-file and --batch-size must be positive")
     if args.worker and (args.n is None or args.n < 1):
         parser.error("--worker needs --n")
+    if args.interleave is not None and args.interleave < 1:
+        parser.error("--interleave must be positive")
     return args
 
 
@@ -138,6 +150,55 @@ def worker(args):
     })
 
 
+def interleave(args):
+    """Alternates in-memory `generate` and `generate_to` (each format) in this process."""
+    import statistics
+
+    import keras_dg
+
+    model = keras_dg.DoppelGANger.from_preset(args.preset)
+    model.generate(1000, seed=0)
+    n = args.interleave
+    times = {"generate": [], "dataframe": []}
+    times.update({fmt: [] for fmt in args.formats})
+    out = tempfile.mkdtemp(prefix="keras_dg_stream_", dir=args.out)
+    try:
+        for _ in range(args.repeats):
+            began = time.perf_counter()
+            model.generate(n, seed=1, batch_size=args.batch_size)
+            times["generate"].append(time.perf_counter() - began)
+            began = time.perf_counter()
+            model.generate_dataframe(n, seed=1, batch_size=args.batch_size)
+            times["dataframe"].append(time.perf_counter() - began)
+            for fmt in args.formats:
+                target = os.path.join(out, fmt)
+                began = time.perf_counter()
+                model.generate_to(target, n, format=fmt, rows_per_file=args.rows_per_file,
+                                  seed=1, batch_size=args.batch_size, progress=False)
+                times[fmt].append(time.perf_counter() - began)
+                shutil.rmtree(target)
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+    rows = []
+    for name, seconds in times.items():
+        ratios = [g / s for g, s in zip(times["generate"], seconds)]
+        rows.append([
+            name if name in ("generate", "dataframe") else f"generate_to {name}", f"{n:,}",
+            " ".join(f"{s:.2f}" for s in seconds), f"{n / statistics.median(seconds):,.0f}",
+            f"{statistics.median(ratios):.2f}",
+        ])
+    print(common.machine_line())
+    print(f"One process, model warm, {args.repeats} alternating rounds; preset {args.preset}, "
+          f"batch {args.batch_size}, rows per file {args.rows_per_file:,}.")
+    print(common.markdown_table(
+        ["run", "n", "seconds per round", "series/s (median)",
+         "× generate (median of the rounds' ratios)"], rows))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(times, f, indent=1)
+    return times
+
+
 def _measure(args, mode, n, fmt=None):
     runs = []
     repeats = args.repeats if n <= 100_000 else 1
@@ -169,6 +230,8 @@ def main(argv=None):
     args = parse_args(argv)
     if args.worker:
         return worker(args)
+    if args.interleave:
+        return interleave(args)
     records = []
     for n in args.memory_sizes:
         records.append(_measure(args, "generate", n))

@@ -49,3 +49,11 @@ def test_bad_flags_are_rejected():
                  ["--repeats", "0"], ["--memory-sizes", "ten"]):
         with pytest.raises(SystemExit):
             streaming.parse_args(argv)
+
+
+def test_interleave_must_be_positive():
+    sys.path.insert(0, BENCH)
+    import streaming
+
+    with pytest.raises(SystemExit):
+        streaming.parse_args(["--interleave", "0"])

@@ -479,9 +479,10 @@ class TableTransformer:
             else:
                 columns[self.time] = pd.Series(step, dtype="int64")
         for spec in self.attributes:
-            columns[spec["name"]] = finish_column(
-                spec, decoded_attributes[spec["name"]][series]
-            )
+            # Finished once per series, then repeated per row: the dtype
+            # restoration of every row was most of this method's time.
+            per_series = finish_column(spec, decoded_attributes[spec["name"]])
+            columns[spec["name"]] = pd.Series(per_series.array.take(series))
         masks = self._gap_masks(features, lengths)
         start = 0
         for spec in self.features:

@@ -167,3 +167,25 @@ def test_long_generation_builds_one_predict_function_per_length(
     model.generate(2, seed=0, length=66)
     assert model.predict_function is own
     assert model.generate(2, seed=0).features.shape == (2, 8, 4)
+
+
+def test_long_generation_with_given_or_fixed_attributes(model):
+    window = model.generate(4, seed=5)
+    given = model.generate(attributes=window.attributes, seed=5, length=20)
+    np.testing.assert_array_equal(given.attributes, window.attributes)
+    assert given.features.shape == (4, 20, 4)
+    fixed = model.generate(3, seed=5, fixed_attributes={0: 1}, length=20)
+    assert fixed.features.shape == (3, 20, 4)
+    assert (fixed.attributes[:, :3].argmax(1) == 1).all()
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"feed_back": True, "noise": False}, {"initial_state": "zero"}],
+)
+def test_long_generation_of_other_generators(kwargs):
+    model = tiny_model(full_length=True, **kwargs)
+    window = model.generate(3, seed=0)
+    long = model.generate(3, seed=0, length=20)
+    assert long.features.shape == (3, 20, 4)
+    np.testing.assert_allclose(long.features[:, :8], window.features, atol=1e-5)

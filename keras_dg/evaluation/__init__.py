@@ -9,7 +9,9 @@ plots and a Markdown + HTML page (in the table's names and units with a
 and `FidelityCallback` logs chosen metrics during `fit`. The individual
 metric functions are exported too; `missingness_fidelity` scores the gaps
 of data encoded with `missing="model"` (rates, gap lengths, rates per
-attribute category) beside the floor.
+attribute category) beside the floor; `long_series_fidelity` scores series
+generated longer than the training window (`generate(n, length=...)`):
+seams at the window boundaries, ACF over the whole length.
 """
 
 from keras_dg.evaluation.autocorrelation import autocorrelation
@@ -31,6 +33,10 @@ from keras_dg.evaluation.downstream import default_regressors
 from keras_dg.evaluation.downstream import tstr_classification
 from keras_dg.evaluation.downstream import tstr_regression
 from keras_dg.evaluation.fidelity_callback import FidelityCallback
+from keras_dg.evaluation.long_series import long_series_fidelity
+from keras_dg.evaluation.long_series import seam_score
+from keras_dg.evaluation.long_series import step_changes
+from keras_dg.evaluation.long_series import window_profile
 from keras_dg.evaluation.memorization import membership_inference
 from keras_dg.evaluation.memorization import memorization
 from keras_dg.evaluation.memorization import nearest_distances

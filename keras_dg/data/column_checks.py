@@ -172,9 +172,11 @@ def check_categories(name, role, categories, values, explicit,
 def outlier_mask(x):
     """The values of `x` (finite float64) far outside its bulk: further
     than `OUTLIER_FACTOR` median absolute deviations from the median. A
-    column whose deviations are mostly 0 (one dominant value) uses its
-    mean absolute deviation from the median, without the furthest value,
-    instead."""
+    column whose deviations are mostly 0 (one dominant value) measures
+    them against the (lower) median of its non-zero deviations instead:
+    the spikes of a sparse column are its signal, unless some are far
+    beyond the others (several huge values included, which a mean would
+    absorb)."""
     if len(x) < 3:
         return np.zeros(len(x), dtype=bool)
     with np.errstate(over="ignore", invalid="ignore"):
@@ -182,7 +184,8 @@ def outlier_mask(x):
         distance = np.abs(x - median)
         scale = np.median(distance)
         if not scale > 0:
-            scale = np.sort(distance)[:-1].mean()
+            spikes = np.sort(distance[distance > 0])
+            scale = spikes[(len(spikes) - 1) // 2] if len(spikes) else 0.0
         if not (scale > 0 and np.isfinite(scale)):
             return np.zeros(len(x), dtype=bool)
         return distance > OUTLIER_FACTOR * scale

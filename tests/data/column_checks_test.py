@@ -141,6 +141,14 @@ def test_outlier_mask():
     sparse = np.r_[np.zeros(90), np.full(10, 5.0)]
     assert not outlier_mask(sparse).any()
     assert outlier_mask(np.r_[sparse, 1e12])[-1]
+    # Several huge values in a mostly constant column: still flagged.
+    mask = outlier_mask(np.r_[sparse, 1e300, 1e300, 1e300])
+    assert mask.tolist() == [False] * 100 + [True] * 3
+    # Only huge spikes beside one value: nothing else collapses, not flagged.
+    assert not outlier_mask(np.r_[np.zeros(90), np.full(3, 1e300)]).any()
+    # A heavy but continuous tail of spikes is signal.
+    tail = np.r_[np.zeros(900), np.geomspace(1, 1e3, 100)]
+    assert not outlier_mask(tail).any()
     assert not outlier_mask(np.array([1.0, 1e300])).any()  # Too few.
 
 

@@ -276,12 +276,6 @@ def _run_streaming(args):
         )
     if args.resume and args.overwrite:
         raise ValueError("Pass --resume or --overwrite, not both.")
-    if args.length is not None:
-        raise ValueError(
-            "--length generates in memory; it does not combine with "
-            "streaming to a folder yet (--format parquet, --rows-per-file, "
-            "--layout, --resume, --shard)."
-        )
     n = args.n or 1000
     check_shard(args.shard, n, "--shard")
     model = _load(args)
@@ -295,7 +289,7 @@ def _run_streaming(args):
         rows_per_file=args.rows_per_file or DEFAULT_ROWS_PER_FILE,
         seed=args.seed, layout=args.layout, batch_size=args.batch_size,
         shard=args.shard, resume=args.resume, overwrite=args.overwrite,
-        progress=args.progress,
+        progress=args.progress, length=args.length,
     )
     start, stop = manifest["rows"]
     what = (

@@ -4,9 +4,10 @@
 part files (Parquet, CSV or npz) in chunks, so memory stays the same
 whatever `n`: one chunk is generated while the previous one is decoded to
 a table and written by a writer thread. The rows come from the same
-per-row noise as `generate` (`_GenerationNoise`), so part files hold
-exactly the rows of `generate(n, seed=seed)`, in order, and so do `N`
-shards of a run (`shard=(i, N)`), generated anywhere.
+per-row noise as `generate` (`_GenerationNoise`; `_LongGenerationNoise`
+with `length`), so part files hold exactly the rows of `generate(n,
+seed=seed, length=length)`, in order, and so do `N` shards of a run
+(`shard=(i, N)`), generated anywhere.
 
 A run's folder:
 
@@ -40,6 +41,7 @@ from keras import ops
 from keras_dg import files
 from keras_dg.models.generation import _OUTPUT_KEYS
 from keras_dg.models.generation import _GenerationNoise
+from keras_dg.models.generation import _LongGenerationNoise
 from keras_dg.models.generation import _replicas
 from keras_dg.validation import check_bool
 from keras_dg.validation import check_int
@@ -61,7 +63,7 @@ _CHUNK_STEPS = 250_000
 # The settings a resumed run must share with the recorded one.
 _RUN_KEYS = (
     "n", "seed", "entropy", "format", "layout", "rows_per_file", "shard",
-    "use_ema", "model",
+    "use_ema", "length", "model",
 )
 
 
@@ -82,6 +84,7 @@ class StreamingMixin:
         overwrite=False,
         progress=True,
         use_ema=True,
+        length=None,
     ):
         """Generates `n` series into a folder of part files, in chunks.
 
@@ -89,7 +92,8 @@ class StreamingMixin:
         appended to the current part a chunk at a time (about 250,000
         time steps), the next chunk generating while a writer thread
         writes the last. Part `k` holds rows `[k * rows_per_file, (k + 1) *
-        rows_per_file)` of `generate(n, seed=seed)`: the same values.
+        rows_per_file)` of `generate(n, seed=seed, length=length)`: the
+        same values.
 
         Each part is written under a hidden temp name and renamed when
         whole; `_progress.json` lists the finished parts as the run goes,
@@ -138,6 +142,14 @@ class StreamingMixin:
             progress: bool. Show a progress bar with series/s. Defaults to
                 True.
             use_ema: bool. As in `generate`. Defaults to True.
+            length: int or None. Time steps per series, as in `generate`:
+                None for the model's `max_sequence_len` (series end where
+                the generation flag says); an int up to 100 times it for
+                series of exactly `length` steps, each one piece. Recorded
+                in the manifest (a resumed run must pass the same). A
+                `"wide"` table holds the model's `max_sequence_len` steps:
+                a longer `length` needs the long layout (or npz). Defaults
+                to None.
 
         Returns:
             The manifest, a dict: the settings, `parts` (each `file`,
@@ -151,7 +163,7 @@ class StreamingMixin:
         """
         run = _check_run(
             self, path, n, format, rows_per_file, seed, layout, batch_size,
-            shard, resume, overwrite, progress, use_ema,
+            shard, resume, overwrite, progress, use_ema, length,
         )
         folder = run["folder"]
         names = _record_names(run["shard"])
@@ -171,9 +183,12 @@ class StreamingMixin:
             )
             if run["progress"] else None
         )
-        noise = _GenerationNoise(self._noise_shapes(1), n, run["entropy"])
+        length = run["length"]
+        noise = _noise(self, n, run["entropy"], length)
         size = min(run["batch_size"], n)  # as `generate`
-        with self._generation_weights(run["use_ema"]):
+        with self._generation_weights(
+            run["use_ema"]
+        ), self._predict_function_for(length):
             writer = _Writer(folder, names, record, transformer, run["format"])
             began = time.perf_counter()
 
@@ -189,7 +204,9 @@ class StreamingMixin:
                     writer.start_part(part)
                     start, stop = part["rows"]
                     for a, b in _chunks(start, stop, run["chunk"]):
-                        dataset = _generate_rows(self, noise, a, b, size, n)
+                        dataset = _generate_rows(
+                            self, noise, a, b, size, n, length
+                        )
                         writer.put(dataset, a, last=b == stop)
                         report()
                 writer.finish()
@@ -264,7 +281,7 @@ def shard_rows(shard, n):
 
 def _check_run(
     model, path, n, fmt, rows_per_file, seed, layout, batch_size, shard,
-    resume, overwrite, progress, use_ema,
+    resume, overwrite, progress, use_ema, length,
 ):
     """Every argument checked before any work; the run's plan."""
     try:
@@ -282,6 +299,7 @@ def _check_run(
     overwrite = check_bool(overwrite, "overwrite")
     progress = check_bool(progress, "progress")
     use_ema = check_bool(use_ema, "use_ema")
+    length = model._check_length(length)
     shard = check_shard(shard, n)
     if layout is not None:
         layout = check_one_of(layout, "layout", LAYOUTS)
@@ -320,11 +338,21 @@ def _check_run(
     if fmt != "npz" and layout is None:
         transformer = getattr(model, "transformer", None)
         layout = transformer.layout if transformer is not None else "long"
+    if (
+        layout == "wide" and length is not None
+        and length > model.max_sequence_len
+    ):
+        raise ValueError(
+            f"A wide table holds the model's max_sequence_len="
+            f"{model.max_sequence_len} steps per series; length={length} "
+            "needs layout='long' (or format='npz'). Received: "
+            f"layout='wide', length={length}"
+        )
     entropy = np.random.SeedSequence(seed).entropy
     shard = shard or (0, 1)
     rows = shard_rows(shard, n)
     size = min(batch_size, n)  # `generate`'s forward pass
-    steps = max(1, _CHUNK_STEPS // model.max_sequence_len)
+    steps = max(1, _CHUNK_STEPS // (length or model.max_sequence_len))
     chunk = max(size, steps // size * size)
     return {
         "folder": folder,
@@ -337,6 +365,7 @@ def _check_run(
         "shard": list(shard),
         "rows": list(rows),
         "use_ema": use_ema,
+        "length": length,
         "batch_size": batch_size,
         "chunk": chunk,
         "resume": resume,
@@ -507,8 +536,19 @@ def _new_record(run):
 # === Generation and tables ===
 
 
-def _generate_rows(model, noise, start, stop, size, n):
-    """Rows `[start, stop)` of `generate(n, seed)` as a dataset.
+def _noise(model, n, entropy, length):
+    """`generate(n, length=length)`'s noise (`length` checked)."""
+    if length is None:
+        return _GenerationNoise(model._noise_shapes(1), n, entropy)
+    return _LongGenerationNoise(
+        model._noise_shapes(1), n, entropy,
+        -(-length // model.sample_len), model.sample_len,
+    )
+
+
+def _generate_rows(model, noise, start, stop, size, n, length=None):
+    """Rows `[start, stop)` of `generate(n, seed, length=length)` as a
+    dataset (with `length`, under `_predict_function_for(length)`).
 
     The forward passes are `generate`'s own: rows `[k * size, (k + 1) *
     size)` (the last one cut at `n` and padded), sliced to the rows asked
@@ -521,7 +561,11 @@ def _generate_rows(model, noise, start, stop, size, n):
     hi = min(-(-stop // size) * size, n)
 
     def chunk_inputs(a, b):
-        return noise.rows(lo + a, lo + b)
+        inputs = noise.rows(lo + a, lo + b)
+        if length is not None:
+            # Every series runs the full length, as in `generate`.
+            inputs["full_length"] = np.ones((b - a,), "float32")
+        return inputs
 
     if _replicas(model) > 1:
         out = model.predict(
@@ -530,12 +574,15 @@ def _generate_rows(model, noise, start, stop, size, n):
         dataset = model._dataset(*(out[key] for key in _OUTPUT_KEYS))
     else:
         dataset = model._generate_chunks(chunk_inputs, hi - lo, size)
-    if (lo, hi) == (start, stop):
+    steps = dataset.max_sequence_len if length is None else length
+    if (lo, hi) == (start, stop) and steps == dataset.max_sequence_len:
         return dataset
+    # The rows asked for; with `length`, the last LSTM step's block
+    # trimmed to it (as `generate`).
     a, b = start - lo, stop - lo
     return model._dataset(
-        dataset.features[a:b], dataset.attributes[a:b],
-        dataset.gen_flag[a:b],
+        dataset.features[a:b, :steps], dataset.attributes[a:b],
+        dataset.gen_flag[a:b, :steps],
     )
 
 

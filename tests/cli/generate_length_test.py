@@ -35,9 +35,10 @@ def test_generate_length_errors(capsys, tmp_path):
         capsys, "from 1 to 36400", "generate", "--preset", "flights",
         "--length", 36401, "--out", out,
     )
+    # Streaming to a folder checks it too, before any file is written.
     assert_user_error(
-        capsys, "does not combine with streaming", "generate", "--preset",
-        "flights", "--length", 400, "--format", "parquet", "--out",
+        capsys, "from 1 to 36400", "generate", "--preset", "flights",
+        "--length", 36401, "--format", "parquet", "--out",
         tmp_path / "parts",
     )
-    assert not out.exists()
+    assert not out.exists() and not (tmp_path / "parts").exists()

@@ -132,6 +132,34 @@ def test_bad_streaming_flags(capsys, saved, tmp_path, flags, match):
     assert not (tmp_path / "o").exists()
 
 
+def test_length_streams_long_series(capsys, saved, tmp_path):
+    out = tmp_path / "long"
+    argv = ["generate", "--model", saved["path"], "-n", 5, "--seed", 1,
+            "--out", out, "--format", "parquet", "--rows-per-file", 2,
+            "--batch-size", 2]
+    code, stdout, err = run_cli(
+        capsys, *argv, "--length", 12, "--no-progress"
+    )
+    assert code == 0, err
+    assert "Generated series 0-4 in 3 parquet part(s)" in stdout
+    # Three times the model's window: generate_dataframe(length=12).
+    expected = saved["model"].generate_dataframe(
+        5, seed=1, batch_size=2, length=12
+    )
+    table = pd.read_parquet(out)
+    pd.testing.assert_frame_equal(table, expected)
+    assert table.groupby("host").size().tolist() == [12] * 5
+    assert_user_error(
+        capsys, "`length` differs", *argv, "--length", 8, "--resume"
+    )
+    assert_user_error(
+        capsys, "needs layout='long'", "generate", "--model", saved["path"],
+        "--out", tmp_path / "wide", "--format", "csv", "--layout", "wide",
+        "--length", 12,
+    )
+    assert not (tmp_path / "wide").exists()
+
+
 def test_a_streaming_flag_needs_a_folder(capsys, saved, tmp_path):
     assert_user_error(
         capsys, "name a folder", "generate", "--model", saved["path"],

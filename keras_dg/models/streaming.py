@@ -825,74 +825,65 @@ def _table(transformer, dataset, start):
     return table
 
 
-class _ParquetSink:
+class _ArrowSink:
+    """One table file written chunk by chunk through pyarrow (the schema is
+    the first chunk's); subclasses open the writer and write a chunk."""
+
+    def __init__(self, path, transformer):
+        self.path = path
+        self.transformer = transformer
+        self.columns = None
+        self._writer = None
+        self._schema = None
+
+    def write(self, dataset, start):
+        import pyarrow as pa
+
+        table = _table(self.transformer, dataset, start)
+        arrow = pa.Table.from_pandas(
+            table, schema=self._schema, preserve_index=False
+        )
+        if self._writer is None:
+            self._schema = arrow.schema
+            self.columns = [str(c) for c in table.columns]
+            self._writer = self._open()
+        self._write(arrow)
+
+    def finish(self):
+        self.close()
+
+    def close(self):
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+
+class _ParquetSink(_ArrowSink):
     """One Parquet file; each chunk a row group."""
 
-    def __init__(self, path, transformer):
-        self.path = path
-        self.transformer = transformer
-        self.columns = None
-        self._writer = None
-        self._schema = None
-
-    def write(self, dataset, start):
-        import pyarrow as pa
+    def _open(self):
         import pyarrow.parquet as pq
 
-        table = _table(self.transformer, dataset, start)
-        arrow = pa.Table.from_pandas(
-            table, schema=self._schema, preserve_index=False
-        )
-        if self._writer is None:
-            self._schema = arrow.schema
-            self.columns = [str(c) for c in table.columns]
-            self._writer = pq.ParquetWriter(self.path, self._schema)
+        return pq.ParquetWriter(self.path, self._schema)
+
+    def _write(self, arrow):
         self._writer.write_table(arrow)
 
-    def finish(self):
-        self.close()
 
-    def close(self):
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
-
-
-class _CsvSink:
+class _CsvSink(_ArrowSink):
     """One CSV file with a header (pyarrow's writer: 7x pandas')."""
 
-    def __init__(self, path, transformer):
-        self.path = path
-        self.transformer = transformer
-        self.columns = None
-        self._writer = None
-        self._schema = None
-
-    def write(self, dataset, start):
-        import pyarrow as pa
+    def _open(self):
         import pyarrow.csv as pa_csv
 
-        table = _table(self.transformer, dataset, start)
-        arrow = pa.Table.from_pandas(
-            table, schema=self._schema, preserve_index=False
+        return pa_csv.CSVWriter(
+            self.path,
+            _csv_schema(self._schema),
+            write_options=pa_csv.WriteOptions(quoting_style="needed"),
         )
-        if self._writer is None:
-            self._schema = arrow.schema
-            self.columns = [str(c) for c in table.columns]
-            self._writer = pa_csv.CSVWriter(
-                self.path,
-                _csv_schema(self._schema),
-                write_options=pa_csv.WriteOptions(quoting_style="needed"),
-            )
+
+    def _write(self, arrow):
         self._writer.write_table(_csv_table(arrow))
-
-    def finish(self):
-        self.close()
-
-    def close(self):
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
 
 
 def _csv_schema(schema):

@@ -256,7 +256,9 @@ class _Killed(Exception):
 
 def _fail_after(monkeypatch, parts):
     """The writer raises when it opens part number `parts` (0-based), as if
-    the process died there."""
+    the process died there. Returns a function that restores the writer
+    (not `monkeypatch.undo()`, which would also undo conftest's generation
+    without XLA, whose results differ from XLA's in the last bits)."""
     write_part = streaming._Writer._write_part
     seen = []
 
@@ -268,6 +270,9 @@ def _fail_after(monkeypatch, parts):
         return write_part(self, part)
 
     monkeypatch.setattr(streaming._Writer, "_write_part", failing)
+    return lambda: monkeypatch.setattr(
+        streaming._Writer, "_write_part", write_part
+    )
 
 
 def test_an_interrupted_run_resumes_from_its_finished_parts(
@@ -275,12 +280,12 @@ def test_an_interrupted_run_resumes_from_its_finished_parts(
 ):
     model = tiny_model()
     out = tmp_path / "out"
-    _fail_after(monkeypatch, 2)
+    restore = _fail_after(monkeypatch, 2)
     with pytest.raises(_Killed):
         model.generate_to(
             out, 9, format="npz", rows_per_file=2, seed=4, progress=False
         )
-    monkeypatch.undo()
+    restore()
     names = sorted(os.listdir(out))
     # Two whole parts and the progress record; no manifest, no temp file.
     assert names == ["_progress.json", "part-00000.npz", "part-00001.npz"]
@@ -324,16 +329,13 @@ def test_an_interrupted_run_resumes_from_its_finished_parts(
 
 def test_resume_refuses_another_length(tmp_path, monkeypatch):
     model = tiny_model()
-    write_part = streaming._Writer._write_part
-    _fail_after(monkeypatch, 1)
+    restore = _fail_after(monkeypatch, 1)
     with pytest.raises(_Killed):
         model.generate_to(
             tmp_path, 4, format="npz", rows_per_file=2, seed=1,
             progress=False, length=24,
         )
-    # Not `monkeypatch.undo()`: it would also undo conftest's generation
-    # without XLA, whose results differ from XLA's in the last bits.
-    monkeypatch.setattr(streaming._Writer, "_write_part", write_part)
+    restore()
     with open(tmp_path / "_progress.json") as f:
         assert json.load(f)["length"] == 24
     for length in (None, 16):
@@ -363,12 +365,12 @@ def test_resume_refuses_another_length(tmp_path, monkeypatch):
 
 def test_resume_without_a_seed_takes_the_recorded_one(tmp_path, monkeypatch):
     model = tiny_model()
-    _fail_after(monkeypatch, 1)
+    restore = _fail_after(monkeypatch, 1)
     with pytest.raises(_Killed):
         model.generate_to(
             tmp_path, 4, format="npz", rows_per_file=2, progress=False
         )
-    monkeypatch.undo()
+    restore()
     manifest = model.generate_to(
         tmp_path, 4, format="npz", rows_per_file=2, resume=True,
         progress=False,

@@ -81,7 +81,8 @@ def main(argv=None):
     def ours():
         base = condition @ kernel[:C] + bias
         return layer._recurrence(
-            base, time_major_noise, kernel[C:], recurrent, (h0, c0), unroll=True
+            base, time_major_noise, kernel[C:], recurrent, (h0, c0),
+            unroll=True, num_steps=L,
         )
 
     def block_lstm():

@@ -194,12 +194,21 @@ def test_kill_9_then_resume(saved, tmp_path, trial):
     child = subprocess.Popen(
         argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    # Killed at a random moment after the run has started writing.
-    waited = 0.0
-    while not (out / "_progress.json").exists() and waited < 120:
-        time.sleep(0.05)
-        waited += 0.05
-    time.sleep(random.Random(trial).uniform(0, 3))
+    # Killed at a random moment of the run's first half: once it has
+    # finished a random number of its 20 parts (0-9) and a random fraction
+    # of the next one. (A fixed delay let a fast machine finish first.)
+    rng = random.Random(trial)
+    target = rng.randint(0, 9)
+    started = time.time()
+    while time.time() - started < 120:
+        try:
+            with open(out / "_progress.json") as f:
+                if len(json.load(f)["parts"]) >= target:
+                    break
+        except (OSError, ValueError):
+            pass  # Not written yet.
+        time.sleep(0.01)
+    time.sleep(rng.uniform(0, 0.05))
     child.send_signal(signal.SIGKILL)
     child.wait()
     visible = sorted(n for n in os.listdir(out) if not n.startswith("."))

@@ -21,6 +21,26 @@ ATTRIBUTE_OUTPUTS = [Output("DISCRETE", 3), Output("CONTINUOUS", 1, "ZERO_ONE")]
 # issue's 20 per writer: `KERAS_DG_KILL_TRIALS=20 pytest -m slow -k kill_9`.
 KILL_TRIALS = int(os.environ.get("KERAS_DG_KILL_TRIALS", "3"))
 
+def tiny_table_data():
+    """`(dataset, transformer)` of a tiny long table: ids `id`, time `t`,
+    6 series of 4 steps, a float feature `value` and a string attribute
+    `kind`."""
+    import pandas as pd
+
+    from keras_dg.data import from_dataframe
+
+    rng = np.random.default_rng(0)
+    rows = [
+        {"id": i, "t": t, "value": float(rng.integers(0, 100)),
+         "kind": "ab"[i % 2]}
+        for i in range(6) for t in range(4)
+    ]
+    return from_dataframe(
+        pd.DataFrame(rows), example_id="id", time="t", features=["value"],
+        attributes=["kind"], sample_len=2,
+    )
+
+
 TINY = dict(
     gen_feature_num_units=8,
     gen_attribute_num_units=8,

@@ -10,6 +10,7 @@ from tests.harness import run_model_saving_test
 from tests.harness import quick_fit
 from tests.harness import tiny_dataset
 from tests.harness import tiny_model
+from tests.harness import tiny_table_data
 from tests.harness import unused_by_design
 
 LOSS_NAMES = {
@@ -190,18 +191,7 @@ def test_shared_noise_trains_with_the_same_step_counts(d_rounds, g_rounds):
 
 def test_transformer_is_saved_with_the_model(tmp_path):
     pd = pytest.importorskip("pandas")
-    from keras_dg.data import from_dataframe
-
-    rng = np.random.default_rng(0)
-    rows = [
-        {"id": i, "t": t, "value": float(rng.integers(0, 100)),
-         "kind": "ab"[i % 2]}
-        for i in range(6) for t in range(4)
-    ]
-    dataset, transformer = from_dataframe(
-        pd.DataFrame(rows), example_id="id", time="t", features=["value"],
-        attributes=["kind"], sample_len=2,
-    )
+    dataset, transformer = tiny_table_data()
     model = keras_dg.DoppelGANger(
         dataset.feature_outputs, dataset.attribute_outputs,
         max_sequence_len=dataset.max_sequence_len, sample_len=2,

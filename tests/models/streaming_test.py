@@ -12,24 +12,14 @@ import keras_dg
 from keras_dg.models import streaming
 from tests.harness import TINY
 from tests.harness import tiny_model
+from tests.harness import tiny_table_data
 
 
 @pytest.fixture(scope="module")
 def table_model():
     """A tiny untrained model with a long-table transformer (ids `id`,
     time `t`, a float feature and a string attribute)."""
-    from keras_dg.data import from_dataframe
-
-    rng = np.random.default_rng(0)
-    rows = [
-        {"id": i, "t": t, "value": float(rng.integers(0, 100)),
-         "kind": "ab"[i % 2]}
-        for i in range(6) for t in range(4)
-    ]
-    dataset, transformer = from_dataframe(
-        pd.DataFrame(rows), example_id="id", time="t", features=["value"],
-        attributes=["kind"], sample_len=2,
-    )
+    dataset, transformer = tiny_table_data()
     return keras_dg.DoppelGANger(
         dataset.feature_outputs, dataset.attribute_outputs,
         max_sequence_len=4, sample_len=2, transformer=transformer,

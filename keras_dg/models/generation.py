@@ -212,13 +212,7 @@ class GenerationMixin:
             attributes = self._sample_attributes_given(
                 n, fixed_attributes, tolerance, max_draws, batch_size, rng
             )
-        if length is None:
-            noise = _GenerationNoise(self._noise_shapes(1), n, entropy)
-        else:
-            noise = _LongGenerationNoise(
-                self._noise_shapes(1), n, entropy,
-                -(-length // self.sample_len), self.sample_len,
-            )
+        noise = self._generation_noise(n, entropy, length)
 
         def chunk_inputs(start, stop):
             inputs = noise.rows(start, stop)
@@ -249,6 +243,20 @@ class GenerationMixin:
             )
         return result
 
+    def _lstm_steps(self, length):
+        """LSTM steps that cover `length` time steps."""
+        return -(-length // self.sample_len)
+
+    def _generation_noise(self, n, entropy, length=None):
+        """The row-by-row noise of `generate(n, length=length)` from the
+        root `entropy` (`length` checked)."""
+        if length is None:
+            return _GenerationNoise(self._noise_shapes(1), n, entropy)
+        return _LongGenerationNoise(
+            self._noise_shapes(1), n, entropy, self._lstm_steps(length),
+            self.sample_len,
+        )
+
     @contextlib.contextmanager
     def _predict_function_for(self, length):
         """With a `length`, a predict function of its own within the block
@@ -265,7 +273,7 @@ class GenerationMixin:
         kept = _LENGTH_FUNCTIONS.get(self)
         if kept is None or kept["base"] is not saved:
             kept = _LENGTH_FUNCTIONS[self] = {"base": saved, "steps": {}}
-        steps = -(-length // self.sample_len)
+        steps = self._lstm_steps(length)
         self.predict_function = kept["steps"].pop(steps, None)
         try:
             yield

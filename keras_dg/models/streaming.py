@@ -4,7 +4,7 @@
 part files (Parquet, CSV or npz) in chunks, so memory stays the same
 whatever `n`: one chunk is generated while the previous one is decoded to
 a table and written by a writer thread. The rows come from the same
-per-row noise as `generate` (`_GenerationNoise`; `_LongGenerationNoise`
+per-row noise as `generate` (`GenerationMixin._generation_noise`, long
 with `length`), so part files hold exactly the rows of `generate(n,
 seed=seed, length=length)`, in order, and so do `N` shards of a run
 (`shard=(i, N)`), generated anywhere.
@@ -40,8 +40,6 @@ from keras import ops
 
 from keras_dg import files
 from keras_dg.models.generation import _OUTPUT_KEYS
-from keras_dg.models.generation import _GenerationNoise
-from keras_dg.models.generation import _LongGenerationNoise
 from keras_dg.models.generation import _replicas
 from keras_dg.validation import check_bool
 from keras_dg.validation import check_int
@@ -184,7 +182,7 @@ class StreamingMixin:
             if run["progress"] else None
         )
         length = run["length"]
-        noise = _noise(self, n, run["entropy"], length)
+        noise = self._generation_noise(n, run["entropy"], length)
         size = min(run["batch_size"], n)  # as `generate`
         with self._generation_weights(
             run["use_ema"]
@@ -534,16 +532,6 @@ def _new_record(run):
 
 
 # === Generation and tables ===
-
-
-def _noise(model, n, entropy, length):
-    """`generate(n, length=length)`'s noise (`length` checked)."""
-    if length is None:
-        return _GenerationNoise(model._noise_shapes(1), n, entropy)
-    return _LongGenerationNoise(
-        model._noise_shapes(1), n, entropy,
-        -(-length // model.sample_len), model.sample_len,
-    )
 
 
 def _generate_rows(model, noise, start, stop, size, n, length=None):

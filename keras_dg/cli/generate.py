@@ -18,8 +18,6 @@ DESCRIPTION = (
     "--shard i/N for many machines)."
 )
 
-STREAMING_FORMATS = ("parquet", "csv", "npz")
-
 
 def add_arguments(parser):
     source = parser.add_mutually_exclusive_group(required=True)

@@ -27,12 +27,19 @@ python benchmarks/fidelity.py --seconds 600 --markdown benchmarks/fidelity-lates
     --json benchmarks/runs/fidelity.json --plots benchmarks/runs/fidelity-plots
 # one lever, A/B on our side only
 python benchmarks/fidelity.py --sides ours --ours-config ema_decay=null --datasets flights
+# a lever at an equal CPU-time budget (fairer on a shared machine; ours only)
+python benchmarks/fidelity.py --sides ours --clock cpu --seconds 60 --ours-config d_rounds=2
 # a smoke test of the plumbing (seconds; not a measurement)
 python benchmarks/fidelity.py --quick --datasets wage_panel --sides ours
 ```
 
 `--ours-config KEY=VALUE` (repeatable; VALUE is JSON, else a string) goes
-into `DoppelGANger(...)` on top of the dataset's preset config. Every run's
+into `DoppelGANger(...)` on top of the dataset's preset config. Budgets of
+A/B runs on a busy machine (our side only): `--clock cpu` counts `--seconds`
+in the training process's CPU time (a run slowed by other processes still
+gets the same work done; levers that cost more per epoch, like `d_rounds`,
+get fewer epochs), `--epochs N` trains exactly N epochs; `--batch-size`
+replaces the dataset's batch size (both sides). Every run's
 generated series stay in `--workdir` (`<dataset>/<side>_seed<k>.npz`, the
 original format), next to the training arrays (`<dataset>/train.npz`).
 """
@@ -68,7 +75,7 @@ METRICS = (  # (key, label, digits)
 )
 # Signed or not a distance: no ours / floor ratio (the block-artifact target
 # is |score| <= 0.02, not a multiple of the floor's).
-NO_RATIO = ("block_artifact", "epochs")
+NO_RATIO = ("block_artifact", "epochs", "cpu_seconds")
 QUICK_SECONDS = 3.0
 QUICK_CONFIG = {  # small networks, so that a --quick run takes seconds
     "gen_feature_num_units": 16, "gen_attribute_num_units": 16,
@@ -83,6 +90,14 @@ def parse_args(argv=None):
     parser.add_argument("--sides", default="ours,peer")
     parser.add_argument("--seeds", type=int, default=3, help="Seeds 0 .. N-1.")
     parser.add_argument("--seconds", type=float, default=600.0)
+    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                        help="What --seconds counts (ours only): wall clock, or the "
+                        "training process's CPU seconds (fairer for A/B runs on a "
+                        "shared machine).")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="Train ours for this many epochs instead of --seconds.")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="Batch size of both sides (default: the dataset's).")
     parser.add_argument("--data", default=fidelity_data.DEFAULT_MBA, help="FCC_MBA folder.")
     parser.add_argument("--split-seed", type=int, default=0)
     parser.add_argument("--ours-config", action="append", default=[], metavar="KEY=VALUE")
@@ -97,6 +112,11 @@ def parse_args(argv=None):
     args.overrides = _overrides(parser, args.ours_config)
     if args.seeds < 1 or args.seconds <= 0:
         parser.error("--seeds must be >= 1 and --seconds > 0")
+    if (args.epochs is not None and args.epochs < 1) or (
+            args.batch_size is not None and args.batch_size < 1):
+        parser.error("--epochs and --batch-size must be >= 1")
+    if "peer" in args.sides and (args.epochs is not None or args.clock != "wall"):
+        parser.error("--epochs and --clock cpu are for --sides ours only")
     if "peer" in args.sides and not os.path.exists(PEER_PYTHON):
         parser.error("the peer's venv is missing: run bash benchmarks/setup_peer.sh")
     if args.quick:
@@ -166,13 +186,15 @@ def write_train_arrays(bench, config, folder):
 
 def run_side(side, arrays, out, seed, n_generate, bench, config, args):
     """Trains one side for the budget in its own process; returns its record."""
-    flags = [
-        "--task", "fidelity", "--arrays", arrays, "--seconds", str(args.seconds),
+    budget = (["--seconds", str(args.seconds)] if args.epochs is None
+              else ["--epochs", str(args.epochs)])
+    flags = budget + [
+        "--task", "fidelity", "--arrays", arrays,
         "--out", out, "--seed", str(seed), "--n-generate", str(n_generate),
         "--gen-repeats", "1", "--batch-size", str(bench["batch_size"]),
     ]
     if side == "ours":
-        flags += ["--model-config", json.dumps(config)]
+        flags += ["--model-config", json.dumps(config), "--clock", args.clock]
         if args.quick:
             flags += ["--predict-jit", "off"]
     result = common.run_json(SCRIPTS[side] + flags, timeout=args.seconds * 4 + 1800)
@@ -231,6 +253,8 @@ def run_dataset(name, args):
     """Floor and sides over the seeds for one dataset; returns its results."""
     log(f"[{name}] loading")
     bench = fidelity_data.load(name, data_dir=args.data, split_seed=args.split_seed)
+    if args.batch_size is not None:
+        bench["batch_size"] = args.batch_size
     if args.quick:
         bench["train"], bench["test"] = bench["train"][:60], bench["test"][:30]
     config = ours_config(bench, args)
@@ -256,14 +280,17 @@ def run_dataset(name, args):
 
 def _one_run(name, side, seed, bench, config, arrays, digest, args):
     out = os.path.join(args.workdir, name, f"{side}_seed{seed}.npz")
-    log(f"[{name}] seed {seed} {side}: training {args.seconds:.0f} s")
+    log(f"[{name}] seed {seed} {side}: training "
+        + (f"{args.seconds:.0f} {args.clock} s" if args.epochs is None
+           else f"{args.epochs} epochs"))
     record = run_side(side, arrays, out, seed, 5 * len(bench["test"]), bench, config, args)
     if record["data_digest"] != digest:
         raise RuntimeError(f"{side} trained on other data: {record['data_digest']} != {digest}")
     synthetic = synthetic_dataset(out, bench["test"])
     scores = metrics(bench["test"], synthetic, bench["train"], bench["sample_len"], seed)
     log(f"[{name}] seed {seed} {side} ({record['epochs']:.1f} epochs): {_brief(scores)}")
-    keep = ("epochs", "batches", "wall_seconds", "cpu_fraction", "child_peak_rss_mib",
+    keep = ("epochs", "batches", "wall_seconds", "cpu_seconds", "cpu_fraction",
+            "child_peak_rss_mib",
             "process_wall_s", "gen_seconds", "impl")
     return {"seed": seed, "out": out, **{k: record.get(k) for k in keep}, **scores}
 
@@ -292,9 +319,10 @@ def dataset_table(name, result, sides):
     if "ours" in sides:
         header.append("ours / floor")
     rows = []
-    for key, label, digits in METRICS + (("epochs", "epochs in budget", 1),):
+    for key, label, digits in METRICS + (("epochs", "epochs in budget", 1),
+                                         ("cpu_seconds", "training CPU s", 0)):
         floor_text, floor = _mean_sd([r.get(key) for r in result["floor"]], digits)
-        row = [label, floor_text if key != "epochs" else "–"]
+        row = [label, floor_text if key not in NO_RATIO[1:] else "–"]
         cells = {side: _mean_sd([r[key] for r in result[side]], digits) for side in sides}
         row += [cells[side][0] for side in sides]
         if "ours" in sides:
@@ -339,8 +367,12 @@ def _get(data, key):
 def main(argv=None):
     args = parse_args(argv)
     everything = {"machine": common.machine_info(), "seconds": args.seconds,
-                  "seeds": args.seeds, "overrides": args.overrides, "datasets": {}}
-    tables = [f"### Fidelity at {args.seconds:.0f} s of training, {args.seeds} seed(s)",
+                  "clock": args.clock, "epochs": args.epochs,
+                  "batch_size": args.batch_size, "seeds": args.seeds,
+                  "overrides": args.overrides, "datasets": {}}
+    budget = (f"{args.seconds:.0f} {args.clock}-clock s" if args.epochs is None
+              else f"{args.epochs} epochs")
+    tables = [f"### Fidelity at {budget} of training, {args.seeds} seed(s)",
               "", common.machine_line(everything["machine"]), "",
               f"Command: `python benchmarks/fidelity.py {' '.join(argv or sys.argv[1:])}`", ""]
     for name in args.datasets:

@@ -27,7 +27,9 @@ README's recommended CPU setting for training), `--output-margin`
 data written by `common.save_dataset`, e.g. by `fidelity.py`, instead of a
 `--shape`; its schema also sets `aux_disc` and `self_norm`),
 `--model-config JSON` (DoppelGANger arguments that override all of the above,
-e.g. `'{"ema_decay": null, "sample_len": 7}'`).
+e.g. `'{"ema_decay": null, "sample_len": 7}'`), `--clock cpu` (the fidelity
+budget `--seconds` counts this process's CPU time, not wall clock) and
+`--task fidelity --epochs N` (a fixed number of epochs instead of a budget).
 """
 
 import argparse
@@ -52,9 +54,13 @@ def parse_args(argv=None):
                         help="JSON object of DoppelGANger arguments (override the defaults).")
     parser.add_argument("--data", default=None, help="FCC_MBA folder (mba shape).")
     parser.add_argument("--n", type=int, default=None, help="Number of training series.")
-    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="Epochs (train: default 1; fidelity: instead of --seconds).")
     parser.add_argument("--task", required=True, choices=["train", "generate", "fidelity"])
     parser.add_argument("--seconds", type=float, default=None, help="fidelity: training budget.")
+    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                        help="What --seconds counts: wall clock or this process's CPU "
+                        "seconds (all threads; fairer on a shared machine).")
     parser.add_argument("--threads", type=int, default=None, help="intra-op threads.")
     parser.add_argument("--interop-threads", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
@@ -83,8 +89,10 @@ def parse_args(argv=None):
             parser.error(f"--model-config is not JSON: {e}")
         if not isinstance(args.model_config, dict):
             parser.error("--model-config must be a JSON object")
-    if args.task == "fidelity" and not args.seconds:
-        parser.error("--task fidelity needs --seconds")
+    if args.task == "fidelity" and not args.seconds and not args.epochs:
+        parser.error("--task fidelity needs --seconds or --epochs")
+    if args.epochs is None:
+        args.epochs = 0 if args.task == "fidelity" else 1
     if args.gen_repeats < 1:
         parser.error("--gen-repeats must be >= 1")
     return args
@@ -124,17 +132,20 @@ def build_model(data, args):
 
 
 class _Budget:
-    """Stops `fit` once `seconds` of wall-clock have passed; counts batches."""
+    """Stops `fit` once `seconds` of wall clock (or of this process's CPU
+    time, `clock="cpu"`) have passed; counts batches."""
 
-    def __init__(self, seconds):
+    def __init__(self, seconds, clock="wall"):
         import keras
 
         budget = self
+        elapsed = {"wall": lambda: budget.meter.elapsed(),
+                   "cpu": lambda: common._cpu_seconds_self() - budget.meter._c0}[clock]
 
         class Callback(keras.callbacks.Callback):
             def on_train_batch_end(self, batch, logs=None):
                 budget.batches += 1
-                if seconds is not None and budget.meter.elapsed() >= seconds:
+                if seconds is not None and elapsed() >= seconds:
                     self.model.stop_training = True
 
             def on_epoch_end(self, epoch, logs=None):
@@ -205,7 +216,7 @@ def main(argv=None):
 
     budget_seconds = args.seconds if args.task == "fidelity" else None
     if args.task == "fidelity" or args.epochs > 0:
-        budget = _Budget(budget_seconds)
+        budget = _Budget(budget_seconds, args.clock)
         epochs = 10**9 if budget_seconds is not None else args.epochs
         with budget.meter:
             model.fit(
@@ -233,6 +244,7 @@ def main(argv=None):
                 "cpu_seconds": meter.cpu_seconds,
                 "cpu_fraction": meter.cpu_fraction,
                 "budget_seconds": budget_seconds,
+                "budget_clock": args.clock,
             }
         )
     else:

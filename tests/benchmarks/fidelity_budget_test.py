@@ -1,0 +1,76 @@
+"""Tests of the A/B budgets of benchmarks/fidelity.py and ours_dg.py:
+`--epochs`, `--clock cpu` and `--batch-size`."""
+
+import sys
+import time
+
+import pytest
+
+from tests.benchmarks.common_test import BENCH
+
+
+def _import(name):
+    sys.path.insert(0, BENCH)
+    try:
+        return __import__(name)
+    finally:
+        sys.path.remove(BENCH)
+
+
+def test_fidelity_budget_flags_parse_and_bad_ones_are_refused():
+    fidelity = _import("fidelity")
+    args = fidelity.parse_args([
+        "--sides", "ours", "--datasets", "flights", "--clock", "cpu",
+        "--seconds", "30", "--batch-size", "40",
+    ])
+    assert (args.clock, args.seconds, args.batch_size, args.epochs) == (
+        "cpu", 30.0, 40, None)
+    args = fidelity.parse_args(["--sides", "ours", "--epochs", "5"])
+    assert args.epochs == 5 and args.clock == "wall"
+    for bad in (["--epochs", "0"], ["--batch-size", "0"], ["--clock", "gpu"]):
+        with pytest.raises(SystemExit):
+            fidelity.parse_args(["--sides", "ours", *bad])
+
+
+def test_ours_dg_takes_epochs_or_seconds_for_fidelity():
+    ours_dg = _import("ours_dg")
+    args = ours_dg.parse_args(["--shape", "mba", "--task", "fidelity", "--epochs", "3"])
+    assert (args.epochs, args.seconds, args.clock) == (3, None, "wall")
+    args = ours_dg.parse_args(
+        ["--shape", "mba", "--task", "fidelity", "--seconds", "9", "--clock", "cpu"])
+    assert (args.epochs, args.seconds, args.clock) == (0, 9.0, "cpu")
+    assert ours_dg.parse_args(["--shape", "mba", "--task", "train"]).epochs == 1
+    with pytest.raises(SystemExit):
+        ours_dg.parse_args(["--shape", "mba", "--task", "fidelity"])
+
+
+class _Model:
+    stop_training = False
+
+
+@pytest.mark.parametrize("clock", ["wall", "cpu"])
+def test_budget_stops_on_its_clock(clock):
+    ours_dg = _import("ours_dg")
+    budget = ours_dg._Budget(0.05, clock)
+    budget.callback.set_model(model := _Model())
+    with budget.meter:
+        budget.callback.on_train_batch_end(0)
+        assert not model.stop_training
+        if clock == "wall":
+            time.sleep(0.06)  # no CPU spent: only the wall clock runs out
+        else:
+            end = time.process_time() + 0.06
+            while time.process_time() < end:
+                pass
+        budget.callback.on_train_batch_end(1)
+    assert model.stop_training and budget.batches == 2
+
+
+def test_cpu_budget_ignores_time_spent_waiting():
+    ours_dg = _import("ours_dg")
+    budget = ours_dg._Budget(0.5, "cpu")
+    budget.callback.set_model(model := _Model())
+    with budget.meter:
+        time.sleep(0.6)  # wall time passes, CPU time does not
+        budget.callback.on_train_batch_end(0)
+    assert not model.stop_training

@@ -10,6 +10,11 @@ from keras_dg.validation import check_int
 # Values are compared against their declared range with this much slack, so
 # float32 round-off (e.g. 1.0000001) is not reported as out of range.
 _RANGE_TOLERANCE = 1e-5
+# Optional `fit` inputs: per series, each feature column's minimum and
+# maximum over the whole series, for windows of longer series (`windows`).
+SERIES_RANGE_KEYS = ("series_min", "series_max")
+# Extras with one row per series, which indexing selects with the series.
+ROW_EXTRAS = ("window_series", "window_start") + SERIES_RANGE_KEYS
 
 
 def _as_float_array(value, name, rank):
@@ -166,13 +171,17 @@ class TimeSeriesDataset:
         """A new dataset with the selected series (index, slice or mask)."""
         if isinstance(index, (int, np.integer)):
             index = [index]
+        extras = {
+            name: value[index] if name in ROW_EXTRAS else value
+            for name, value in self.extras.items()
+        }
         return TimeSeriesDataset(
             self.features[index],
             self.attributes[index],
             self.gen_flag[index],
             self.feature_outputs,
             self.attribute_outputs,
-            extras=self.extras,
+            extras=extras,
             validate=False,
         )
 
@@ -195,8 +204,14 @@ class TimeSeriesDataset:
 
         Returns:
             A `TimeSeriesDataset` of `max_sequence_len` `length`, with
-            `extras` `window_series` (the index of each window's series)
-            and `window_start` (its first step); other extras are dropped.
+            `extras` `window_series` (the index of each window's series),
+            `window_start` (its first step), and `series_min` and
+            `series_max` [N, F] (each feature column's minimum and maximum
+            over the window's whole series, padding included, as
+            `self_norm` measures a series); other extras are dropped.
+            `fit` normalises each window by its series' range
+            (`self_norm`), so the min/max generator learns the ranges of
+            whole series, which `generate(n, length=...)` needs.
 
         Example:
 
@@ -225,23 +240,37 @@ class TimeSeriesDataset:
         keep = start < lengths[series]
         series, start = series[keep], start[keep]
         steps = start[:, None] + np.arange(length)
+        # Windows of windows keep the range of the series they came from.
+        lowest = self.extras.get("series_min", self.features.min(axis=1))
+        highest = self.extras.get("series_max", self.features.max(axis=1))
         return TimeSeriesDataset(
             self.features[series[:, None], steps],
             self.attributes[series],
             self.gen_flag[series[:, None], steps],
             self.feature_outputs,
             self.attribute_outputs,
-            extras={"window_series": series, "window_start": start},
+            extras={
+                "window_series": series,
+                "window_start": start,
+                "series_min": np.asarray(lowest)[series],
+                "series_max": np.asarray(highest)[series],
+            },
             validate=False,
         )
 
     def as_dict(self):
-        """The arrays as the dict that `DoppelGANger.fit` consumes."""
-        return {
+        """The arrays as the dict that `DoppelGANger.fit` consumes (with
+        `series_min`/`series_max` when the series are windows: see
+        `windows`)."""
+        arrays = {
             "features": self.features,
             "attributes": self.attributes,
             "gen_flag": self.gen_flag,
         }
+        for name in SERIES_RANGE_KEYS:
+            if name in self.extras:
+                arrays[name] = np.asarray(self.extras[name], "float32")
+        return arrays
 
     def __repr__(self):
         return (

@@ -61,7 +61,9 @@ def addi_outputs(feature_outputs):
     return outputs
 
 
-def normalize_per_sample(features, feature_outputs, epsilon=EPSILON):
+def normalize_per_sample(
+    features, feature_outputs, epsilon=EPSILON, series_range=None
+):
     """Scales every continuous feature column of every series to its range.
 
     As the original does, the min and max run over the whole padded time
@@ -72,6 +74,10 @@ def normalize_per_sample(features, feature_outputs, epsilon=EPSILON):
         features: [N, T, F] array or tensor.
         feature_outputs: the list of `Output` describing F.
         epsilon: float. Widening of the range. Defaults to 1e-4.
+        series_range: `(minimum, maximum)`, two [N, F] arrays, or None.
+            The range to scale by instead of the one measured on
+            `features`: for windows of longer series, their whole series'
+            range (`TimeSeriesDataset.windows`). Defaults to None.
 
     Returns:
         `(normalized_features [N, T, F], addi_attributes [N, 2C])` where C
@@ -83,8 +89,15 @@ def normalize_per_sample(features, feature_outputs, epsilon=EPSILON):
     if not columns:
         return features, ops.zeros((ops.shape(features)[0], 0), features.dtype)
     x = _take_columns(features, columns)
-    mx = ops.max(x, axis=1) + epsilon
-    mn = ops.min(x, axis=1) - epsilon
+    if series_range is None:
+        mn, mx = ops.min(x, axis=1), ops.max(x, axis=1)
+    else:
+        mn, mx = (
+            _take_columns(ops.cast(bound, features.dtype), columns)
+            for bound in series_range
+        )
+    mx = mx + epsilon
+    mn = mn - epsilon
     scaled = (x - mn[:, None, :]) / (mx - mn)[:, None, :]
     scaled = ops.where(
         ops.convert_to_tensor(minus_one_one), 2.0 * scaled - 1.0, scaled

@@ -19,6 +19,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_dg.dataset import SERIES_RANGE_KEYS
 from keras_dg.dataset import TimeSeriesDataset
 from keras_dg.models.train_steps import get_train_step
 from keras_dg.preprocessing.gen_flag import add_gen_flag
@@ -27,7 +28,8 @@ from keras_dg.preprocessing.per_sample_normalization import (
 )
 from keras_dg.validation import check_positive_int
 
-# The keys of a training batch, in the order of its tuple form.
+# The keys of a training batch, in the order of its tuple form (a dict may
+# also hold both of `SERIES_RANGE_KEYS`: see `TrainStepMixin.series_range`).
 BATCH_KEYS = ("features", "attributes", "gen_flag")
 # `fit`'s batch size for in-memory data: the original's.
 _DEFAULT_BATCH_SIZE = 100
@@ -61,18 +63,19 @@ class TrainStepMixin:
         return variables + self.feature_generator.trainable_variables
 
 
-    def encode(self, features, attributes, gen_flag):
+    def encode(self, features, attributes, gen_flag, series_range=None):
         """Real data to the internal encoding the critics see.
 
-        Adds the per-sample min/max attributes (`self_norm`) and the two
-        generation-flag columns.
+        Adds the per-sample min/max attributes (`self_norm`; measured on
+        `features`, or `series_range` for windows of longer series) and the
+        two generation-flag columns.
         """
         features = ops.cast(features, "float32")
         attributes = ops.cast(attributes, "float32")
         gen_flag = ops.cast(gen_flag, "float32")
         if self.self_norm:
             features, addi = normalize_per_sample(
-                features, self.feature_outputs
+                features, self.feature_outputs, series_range=series_range
             )
             attributes = ops.concatenate([attributes, addi], axis=-1)
         features = add_gen_flag(features, gen_flag, self.sample_len)
@@ -133,6 +136,22 @@ class TrainStepMixin:
             f" {type(data).__name__}."
         )
 
+    def series_range(self, data):
+        """`(series_min, series_max)` of a `fit` batch that holds them
+        (windows of longer series, `TimeSeriesDataset.windows`), else None.
+        """
+        if not isinstance(data, dict):
+            return None
+        present = [k for k in SERIES_RANGE_KEYS if k in data]
+        if not present:
+            return None
+        if len(present) == 1:
+            raise ValueError(
+                f"Training batches hold {present[0]!r} without its partner:"
+                f" pass both of {list(SERIES_RANGE_KEYS)} or neither."
+            )
+        return tuple(data[k] for k in SERIES_RANGE_KEYS)
+
     def pack_real(self, features, attributes):
         """P pack members of the real batch: the batch, then P - 1 random
         permutations of it (see the README's deviations)."""
@@ -169,7 +188,9 @@ class TrainStepMixin:
         unpacked, encoded, packed (`pack_real`)."""
         features, attributes, gen_flag = self.unpack_batch(data)
         features, attributes = self.pack_real(
-            *self.encode(features, attributes, gen_flag)
+            *self.encode(
+                features, attributes, gen_flag, self.series_range(data)
+            )
         )
         return self.critic_inputs(features, attributes), ops.shape(features)[0]
 
@@ -367,15 +388,17 @@ class TrainStepMixin:
             if y is not None:
                 raise ValueError("`y` must be None when `x` is a dict.")
             missing = [k for k in BATCH_KEYS if k not in x]
-            extra = sorted(set(x) - set(BATCH_KEYS))
+            extra = sorted(set(x) - set(BATCH_KEYS) - set(SERIES_RANGE_KEYS))
             if missing or extra:
                 raise ValueError(
-                    f"`x` must hold exactly the keys {list(BATCH_KEYS)}; "
+                    f"`x` must hold exactly the keys {list(BATCH_KEYS)} "
+                    f"(and optionally both of {list(SERIES_RANGE_KEYS)}); "
                     f"missing {missing}, unexpected {extra}."
                 )
             arrays = [x[k] for k in BATCH_KEYS]
+            series_range = self.series_range(x)
         elif isinstance(x, (list, tuple)) and len(x) == 3 and y is None:
-            arrays = list(x)
+            arrays, series_range = list(x), None
         elif isinstance(x, np.ndarray):
             if y is None:
                 raise ValueError(
@@ -384,17 +407,22 @@ class TrainStepMixin:
                 )
             features = np.asarray(x)
             arrays = [x, y, np.ones(features.shape[:2], "float32")]
+            series_range = None
         else:
             if y is not None:
                 raise ValueError("`y` must be None for this kind of `x`.")
             return x, False
+        extras = {} if series_range is None else dict(
+            zip(SERIES_RANGE_KEYS, series_range)
+        )
         if not all(
             isinstance(a, (np.ndarray, list)) or hasattr(a, "__array__")
             for a in arrays
         ):
-            return dict(zip(BATCH_KEYS, arrays)), False
+            return {**dict(zip(BATCH_KEYS, arrays)), **extras}, False
         dataset = TimeSeriesDataset(
-            *arrays, self.feature_outputs, self.attribute_outputs
+            *arrays, self.feature_outputs, self.attribute_outputs,
+            extras=extras,
         )
         self.check_dataset(dataset)
         return dataset.as_dict(), True
@@ -418,3 +446,39 @@ class TrainStepMixin:
                 f"{self.max_sequence_len}."
             )
         dataset.validate()
+        _check_series_range(dataset)
+
+
+def _check_series_range(dataset):
+    """Raises `ValueError` unless the dataset's `series_min`/`series_max`
+    (when it has them) are [N, F] and hold every value of their series."""
+    if not any(k in dataset.extras for k in SERIES_RANGE_KEYS):
+        return
+    missing = [k for k in SERIES_RANGE_KEYS if k not in dataset.extras]
+    if missing:
+        raise ValueError(
+            f"The training data lack {missing}: pass both of "
+            f"{list(SERIES_RANGE_KEYS)} or neither."
+        )
+    lowest, highest = (
+        np.asarray(dataset.extras[k], "float32") for k in SERIES_RANGE_KEYS
+    )
+    expected = (len(dataset), dataset.features.shape[-1])
+    for name, bound in zip(SERIES_RANGE_KEYS, (lowest, highest)):
+        if bound.shape != expected:
+            raise ValueError(
+                f"`{name}` must have shape {expected} (series, feature "
+                f"columns); received shape {bound.shape}."
+            )
+    tolerance = 1e-5
+    outside = (dataset.features.min(axis=1) < lowest - tolerance) | (
+        dataset.features.max(axis=1) > highest + tolerance
+    )
+    if outside.any():
+        row, column = np.argwhere(outside)[0]
+        raise ValueError(
+            f"Series {row}'s feature column {column} has values outside its"
+            f" [series_min, series_max] = [{lowest[row, column]}, "
+            f"{highest[row, column]}]: the range must be that of the whole "
+            "series the window came from (`TimeSeriesDataset.windows`)."
+        )

@@ -224,8 +224,12 @@ def train_step(model, data):
     features, attributes, gen_flag = disjoint_batch(
         *model.unpack_batch(data), model.num_packing
     )
+    series_range = model.series_range(data)
+    if series_range is not None:
+        rows = tf.shape(features)[0]
+        series_range = tuple(bound[:rows] for bound in series_range)
     real_features, real_attributes = model.encode(
-        features, attributes, gen_flag
+        features, attributes, gen_flag, series_range
     )
     num_rows = ops.shape(real_features)[0]
     real = model.critic_inputs(real_features, real_attributes)

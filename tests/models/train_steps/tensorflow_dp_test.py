@@ -263,6 +263,19 @@ def test_dp_training_with_aux_critic_and_packing_two():
     assert model.generate(3, seed=0).features.shape == (3, 8, 4)
 
 
+def test_dp_training_on_windows_uses_their_series_range():
+    """Windows carry their series' range; the DP step drops the rows
+    beyond whole packs from the range as from the batch."""
+    model = tiny_model(t=4, num_packing=2, dp_noise_multiplier=1.0,
+                       dp_l2_norm_clip=1.0)
+    model.compile()
+    windows = tiny_dataset(n=6, t=8, min_length=8).windows(4)  # 12 windows
+    history = model.fit(windows, batch_size=5, epochs=1, verbose=0).history
+    assert model.d_optimizer.iterations.numpy() == 3  # batches 5, 5, 2
+    for values in history.values():
+        assert np.all(np.isfinite(values))
+
+
 def test_packing_is_disjoint():
     # Series i carries the value i: each packed example must hold P
     # distinct series, each series in one example.

@@ -9,6 +9,15 @@ process-wide thread pools (`_generation_pools`). Fixed (partial)
 conditioning samples the free attributes by rejection sampling of the
 attribute generator (`_sample_attributes_given`).
 
+Fast from the first call: on TensorFlow a request too small to pay back
+XLA's compilation (fewer than `XLA_MIN_WORK` series x LSTM steps) runs a
+plain graph function (traced, not compiled: a fresh process's first
+`generate(1000)` took a fifth of the time), a bigger one the XLA-compiled
+function (1.2-1.3x faster once compiled); the path depends only on the
+request, so the same request gives the same bytes. On JAX, compiled
+functions are kept across processes in JAX's persistent compilation cache
+(`jax_cache_dir`; a fresh process's first call then skips the compilation).
+
 `generate(n, length=L)` returns series longer (or shorter) than the
 training window: the feature LSTM simply runs `ceil(L / sample_len)` steps,
 carrying its state, with each series' attributes and (with `self_norm`) its
@@ -22,7 +31,9 @@ longer one.
 import collections
 import concurrent.futures
 import contextlib
+import os
 import threading
+import warnings
 import weakref
 
 import keras
@@ -51,10 +62,20 @@ _CHUNKS_AHEAD = 4
 _OUTPUT_KEYS = ("decoded_features", "decoded_attributes", "gen_flag")
 # `generate(length=...)` goes up to this many times `max_sequence_len`.
 MAX_LENGTH_WINDOWS = 100
-# The predict functions of `generate(length=...)` kept per model, one per
-# number of LSTM steps (`_predict_function_for`).
+# The predict functions of `generate` kept per model besides its own, one
+# per number of LSTM steps and XLA setting (`_predict_function_for`).
 _LENGTH_FUNCTIONS = weakref.WeakKeyDictionary()
 _KEPT_LENGTH_FUNCTIONS = 4
+# On TensorFlow, with `predict_jit_compile=None`, a request of at least this
+# many series x LSTM steps runs XLA-compiled, a smaller one without XLA
+# (`_generation_jit`). XLA's first call costs about 0.6 s more than the
+# plain function's trace and saves about 0.3 microseconds per series x step
+# (T=56 and T=550, 2 cores; benchmarks/cold_generation.py): it pays back
+# from about 2 million (300,000 series at T=56, 36,000 at T=550).
+XLA_MIN_WORK = 2_000_000
+# The folder of JAX's persistent compilation cache that keras-dg turns on
+# (`jax_cache_dir`); "off" (or an empty value) leaves JAX's setting alone.
+JAX_CACHE_ENV = "KERAS_DG_JAX_CACHE_DIR"
 # The generator inputs that have a time axis (axis 1), and what one of
 # their steps is: an LSTM step or a time step.
 _TIME_INPUTS = {"feature_noise": "lstm", "step_noise": "time"}
@@ -145,6 +166,8 @@ class GenerationMixin:
             attributes = self._check_given_attributes(attributes, n)
             n = len(attributes)
         n = check_positive_int(n, "n")
+        if keras.config.backend() == "jax":
+            _use_jax_cache()
         entropy = np.random.SeedSequence(
             check_seed(seed, allow_none=True)
         ).entropy
@@ -224,7 +247,7 @@ class GenerationMixin:
                 inputs["full_length"] = np.ones((stop - start,), "float32")
             return inputs
 
-        with self._predict_function_for(length):
+        with self._predict_function_for(length, rows=n):
             if _replicas(self) > 1:
                 # `predict` splits the rows over the replicas.
                 out = self.predict(
@@ -257,32 +280,82 @@ class GenerationMixin:
             self.sample_len,
         )
 
+    def _generation_jit(self, length, rows):
+        """False: `rows` series of `length` run without XLA; None: with the
+        model's own choice (`make_predict_function`).
+
+        Only on TensorFlow with `predict_jit_compile=None` (the default,
+        which compiles with XLA): a request of fewer than `XLA_MIN_WORK`
+        series x LSTM steps cannot pay XLA's compilation back and runs a
+        plain graph function. The choice depends only on the request
+        (`rows` and `length`; None rows: a request of unknown size, the
+        model's own choice), so the same request takes the same path; the
+        two paths agree to float32 round-off."""
+        if (
+            rows is None
+            or self.predict_jit_compile is not None
+            or keras.config.backend() != "tensorflow"
+            or _replicas(self) > 1
+            or self.run_eagerly
+            or self.jit_compile
+        ):
+            return None
+        steps = self._lstm_steps(
+            self.max_sequence_len if length is None else length
+        )
+        return None if rows * steps >= XLA_MIN_WORK else False
+
     @contextlib.contextmanager
-    def _predict_function_for(self, length):
-        """With a `length`, a predict function of its own within the block
-        (the model's is put back after it): the LSTM's number of steps is
-        read from the noise's static shape, which TensorFlow's retracing
-        would otherwise relax to unknown. The functions are kept per number
-        of LSTM steps (the last `_KEPT_LENGTH_FUNCTIONS`) until the model's
-        own predict function changes (`compile`, `make_predict_function(
-        force=True)`). Called under `_WEIGHTS_LOCK`."""
-        if length is None:
+    def _predict_function_for(self, length, rows=None):
+        """Within the block, the predict function for `rows` series of
+        `length` (the model's own is put back after it).
+
+        With a `length`, a function of its own: the LSTM's number of steps
+        is read from the noise's static shape, which TensorFlow's retracing
+        would otherwise relax to unknown. A request too small for XLA's
+        compilation to pay back runs a function without XLA
+        (`_generation_jit`). The functions are kept per number of LSTM
+        steps and XLA setting (the last `_KEPT_LENGTH_FUNCTIONS` of each)
+        until the model's own predict function changes (`compile`,
+        `make_predict_function(force=True)`; its first making keeps
+        them). Called under
+        `_WEIGHTS_LOCK`."""
+        jit = self._generation_jit(length, rows)
+        if length is None and jit is None:
             yield
             return
         saved = self.predict_function
         kept = _LENGTH_FUNCTIONS.get(self)
-        if kept is None or kept["base"] is not saved:
-            kept = _LENGTH_FUNCTIONS[self] = {"base": saved, "steps": {}}
-        steps = self._lstm_steps(length)
-        self.predict_function = kept["steps"].pop(steps, None)
+        if kept is None or (
+            kept["base"] is not None and kept["base"] is not saved
+        ):
+            kept = _LENGTH_FUNCTIONS[self] = {"base": saved, "functions": {}}
+        # The model's own function made since (by a bigger request).
+        kept["base"] = saved
+        key = (None if length is None else self._lstm_steps(length), jit)
+        self.predict_function = kept["functions"].pop(key, None)
+        if self.predict_function is None and jit is False:
+            self._make_plain_predict_function()
         try:
             yield
             if self.predict_function is not None:
-                kept["steps"][steps] = self.predict_function
-                while len(kept["steps"]) > _KEPT_LENGTH_FUNCTIONS:
-                    kept["steps"].pop(next(iter(kept["steps"])))
+                functions = kept["functions"]
+                functions[key] = self.predict_function
+                same = [k for k in functions if k[1] == jit]
+                for old in same[:-_KEPT_LENGTH_FUNCTIONS]:
+                    del functions[old]
         finally:
             self.predict_function = saved
+
+    def _make_plain_predict_function(self):
+        """Makes `self.predict_function` a predict function without XLA
+        (`predict_jit_compile` is set back after it)."""
+        setting = self.predict_jit_compile
+        self.predict_jit_compile = False
+        try:
+            return self.make_predict_function(force=True)
+        finally:
+            self.predict_jit_compile = setting
 
     def _generate_chunks(self, chunk_inputs, n, size):
         """`n` rows in chunks of `size`, `chunk_inputs(start, stop)` giving
@@ -298,6 +371,8 @@ class GenerationMixin:
         keeps both cores busy (it paid at T=550 on 2 cores). JAX's and
         PyTorch's `predict_on_batch` update model state: one at a time.
         """
+        if keras.config.backend() == "jax":
+            _use_jax_cache()
         self.make_predict_function()  # Built once, before any thread.
 
         def run(start, pending_inputs):
@@ -556,6 +631,79 @@ def _finish(values, outputs):
     low = ops.convert_to_tensor(np.array(low, "float32"), values.dtype)
     high = ops.convert_to_tensor(np.array(high, "float32"), values.dtype)
     return ops.minimum(ops.maximum(values, low), high)
+
+
+def jax_cache_dir():
+    """The folder of the persistent compilation cache keras-dg turns on for
+    JAX: `$KERAS_DG_JAX_CACHE_DIR`, else `keras_dg/jax_cache` in the user's
+    cache folder (`$XDG_CACHE_HOME`, else `~/.cache`); None when the
+    variable is `off` or empty (keras-dg leaves JAX's setting alone).
+
+    Raises:
+        ValueError: when the variable names a file.
+    """
+    value = os.environ.get(JAX_CACHE_ENV)
+    if value is None:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(
+            os.path.expanduser("~"), ".cache"
+        )
+        return os.path.join(base, "keras_dg", "jax_cache")
+    if value.strip().lower() in ("", "off"):
+        return None
+    if os.path.exists(value) and not os.path.isdir(value):
+        raise ValueError(
+            f"`{JAX_CACHE_ENV}` must name a folder for JAX's compilation "
+            f"cache, or be 'off', but {value!r} is a file. Received: "
+            f"{JAX_CACHE_ENV}={value!r}"
+        )
+    return os.path.abspath(value)
+
+
+_JAX_CACHE_LOCK = threading.Lock()
+_JAX_CACHE_DONE = []
+# Size limit of the cache folder keras-dg sets (about 0.5 MiB a function).
+_JAX_CACHE_MAX_BYTES = 1 << 30
+
+
+def _use_jax_cache():
+    """Turns JAX's persistent compilation cache on in `jax_cache_dir()`,
+    once per process, unless JAX has a cache folder already (its own
+    setting, e.g. `JAX_COMPILATION_CACHE_DIR`, wins). A fresh process then
+    loads `generate`'s compiled function instead of compiling it (0.3 s of
+    CPU instead of 1.6 s at T=56). Functions that compile in 0.1 s or more
+    are kept (JAX's default: 1 s, more than the generator takes on a fast
+    machine); the folder holds at most `_JAX_CACHE_MAX_BYTES` (JAX's
+    default: no limit). A folder that cannot be made is warned about and
+    skipped."""
+    folder = jax_cache_dir()  # Checked at every call.
+    with _JAX_CACHE_LOCK:
+        if _JAX_CACHE_DONE:
+            return
+        _JAX_CACHE_DONE.append(True)
+        import jax
+
+        if folder is None or jax.config.jax_compilation_cache_dir:
+            return
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError as e:
+            warnings.warn(
+                f"keras-dg could not make JAX's compilation cache folder "
+                f"{folder!r} ({e}); generation compiles in every process. "
+                f"Set {JAX_CACHE_ENV} to a writable folder, or to 'off'.",
+                stacklevel=3,
+            )
+            return
+        jax.config.update("jax_compilation_cache_dir", folder)
+        if jax.config.jax_persistent_cache_min_compile_time_secs == 1.0:
+            jax.config.update(
+                "jax_persistent_cache_min_compile_time_secs", 0.1
+            )
+        if jax.config.jax_compilation_cache_max_size == -1:
+            # JAX's default keeps every entry; least recently used ones go.
+            jax.config.update(
+                "jax_compilation_cache_max_size", _JAX_CACHE_MAX_BYTES
+            )
 
 
 _POOLS = {}

@@ -1,5 +1,7 @@
 """`generate` and decoding (`keras_dg/models/generation.py`)."""
 
+import os
+
 import keras
 import numpy as np
 import pytest
@@ -247,3 +249,178 @@ def test_untrained_model_generates_from_its_weights():
         model.generate(3, seed=0).features,
         model.generate(3, seed=0, use_ema=False).features,
     )
+
+
+# Fast from the first call (#17): the path by request size, JAX's cache.
+
+
+def test_generation_jit_depends_only_on_the_request(monkeypatch):
+    from keras_dg.models import generation
+
+    model = tiny_model()  # 4 LSTM steps
+    monkeypatch.setattr(generation, "XLA_MIN_WORK", 40)
+    small = False if keras.config.backend() == "tensorflow" else None
+    assert model._generation_jit(None, 9) is small
+    assert model._generation_jit(None, 10) is None
+    # A request of unknown size: the model's own choice.
+    assert model._generation_jit(None, None) is None
+    # Long series count their LSTM steps: 3 series of 24 steps (12 LSTM
+    # steps) are 36, 4 are 48.
+    assert model._generation_jit(24, 3) is small
+    assert model._generation_jit(24, 4) is None
+    # A setting of the user's wins.
+    for setting in (True, False):
+        model.compile(predict_jit_compile=setting)
+        assert model._generation_jit(None, 1) is None
+
+
+@pytest.mark.xla_generation
+def test_small_requests_skip_xla_and_agree_with_big_ones(monkeypatch):
+    from keras_dg.models import generation
+
+    model = tiny_model()  # 4 LSTM steps
+    model.compile()
+    monkeypatch.setattr(generation, "XLA_MIN_WORK", 24)
+    made = []
+    make = keras.Model.make_predict_function
+
+    def spy(self, force=False):
+        if force or self.predict_function is None:
+            made.append(self.jit_compile)
+        return make(self, force)
+
+    monkeypatch.setattr(keras.Model, "make_predict_function", spy)
+    small = model.generate(5, seed=3)
+    big = model.generate(6, seed=3)
+    again = model.generate(5, seed=3)
+    backend = keras.config.backend()
+    # TensorFlow: a plain function for 20 series x steps, XLA for 24;
+    # each made once. JAX always compiles, PyTorch never.
+    assert made == {
+        "tensorflow": [False, True], "jax": [True], "torch": [False],
+    }[backend]
+    # The same request takes the same path: the same bytes.
+    np.testing.assert_array_equal(small.features, again.features)
+    np.testing.assert_array_equal(small.attributes, again.attributes)
+    # Both paths give the same series to float32 round-off.
+    np.testing.assert_allclose(small.features, big.features[:5], atol=1e-5)
+    np.testing.assert_allclose(
+        small.attributes, big.attributes[:5], atol=1e-5
+    )
+    np.testing.assert_array_equal(small.gen_flag, big.gen_flag[:5])
+    # The model's own predict function is the XLA one (TensorFlow).
+    if backend == "tensorflow":
+        assert model.predict_function is not None
+
+
+def test_small_long_requests_keep_one_function_per_length(monkeypatch):
+    from keras_dg.models import generation
+
+    model = tiny_model()
+    monkeypatch.setattr(generation, "_KEPT_LENGTH_FUNCTIONS", 2)
+    for length in (10, 12, 14, 10):
+        model.generate(2, seed=0, length=length)
+    kept = generation._LENGTH_FUNCTIONS[model]["functions"]
+    # 5, 6 and 7 LSTM steps asked for, the last two kept (5 again last).
+    assert [steps for steps, _ in kept] == [7, 5]
+
+
+def test_jax_cache_dir_from_the_environment(monkeypatch, tmp_path):
+    from keras_dg.models.generation import JAX_CACHE_ENV
+    from keras_dg.models.generation import jax_cache_dir
+
+    monkeypatch.delenv(JAX_CACHE_ENV, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert jax_cache_dir() == str(tmp_path / "keras_dg" / "jax_cache")
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert jax_cache_dir().endswith(
+        f".cache{os.sep}keras_dg{os.sep}jax_cache"
+    )
+    monkeypatch.setenv(JAX_CACHE_ENV, str(tmp_path / "mine"))
+    assert jax_cache_dir() == str(tmp_path / "mine")
+    for off in ("off", "OFF", ""):
+        monkeypatch.setenv(JAX_CACHE_ENV, off)
+        assert jax_cache_dir() is None
+    (tmp_path / "a_file").write_text("x")
+    monkeypatch.setenv(JAX_CACHE_ENV, str(tmp_path / "a_file"))
+    with pytest.raises(ValueError, match="KERAS_DG_JAX_CACHE_DIR.*a_file"):
+        jax_cache_dir()
+
+
+class _FakeJaxConfig:
+    def __init__(self, folder=None):
+        self.jax_compilation_cache_dir = folder
+        self.jax_persistent_cache_min_compile_time_secs = 1.0
+        self.jax_compilation_cache_max_size = -1
+
+    def update(self, name, value):
+        setattr(self, name, value)
+
+
+def _fake_jax(monkeypatch, folder=None):
+    """A stand-in `jax` module for `_use_jax_cache` (the real setting is
+    process-wide); the once-per-process flag reset."""
+    import sys
+    import types
+
+    from keras_dg.models import generation
+
+    fake = types.SimpleNamespace(config=_FakeJaxConfig(folder))
+    monkeypatch.setitem(sys.modules, "jax", fake)
+    monkeypatch.setattr(generation, "_JAX_CACHE_DONE", [])
+    return fake.config
+
+
+def test_use_jax_cache_turns_the_cache_on_once(monkeypatch, tmp_path):
+    from keras_dg.models.generation import JAX_CACHE_ENV
+    from keras_dg.models.generation import _use_jax_cache
+
+    folder = tmp_path / "cache"
+    monkeypatch.setenv(JAX_CACHE_ENV, str(folder))
+    config = _fake_jax(monkeypatch)
+    _use_jax_cache()
+    assert folder.is_dir()
+    assert config.jax_compilation_cache_dir == str(folder)
+    assert config.jax_persistent_cache_min_compile_time_secs == 0.1
+    assert config.jax_compilation_cache_max_size == 1 << 30
+    # Once per process.
+    config.jax_compilation_cache_dir = "elsewhere"
+    _use_jax_cache()
+    assert config.jax_compilation_cache_dir == "elsewhere"
+
+
+def test_use_jax_cache_leaves_other_settings_alone(monkeypatch, tmp_path):
+    from keras_dg.models.generation import JAX_CACHE_ENV
+    from keras_dg.models.generation import _use_jax_cache
+
+    # JAX's own folder wins.
+    monkeypatch.setenv(JAX_CACHE_ENV, str(tmp_path / "ours"))
+    config = _fake_jax(monkeypatch, folder=str(tmp_path / "theirs"))
+    _use_jax_cache()
+    assert config.jax_compilation_cache_dir == str(tmp_path / "theirs")
+    assert config.jax_persistent_cache_min_compile_time_secs == 1.0
+    assert not (tmp_path / "ours").exists()
+    # Off.
+    monkeypatch.setenv(JAX_CACHE_ENV, "off")
+    config = _fake_jax(monkeypatch)
+    _use_jax_cache()
+    assert config.jax_compilation_cache_dir is None
+    # A folder that cannot be made: a warning, no cache.
+    (tmp_path / "a_file").write_text("x")
+    monkeypatch.setenv(JAX_CACHE_ENV, str(tmp_path / "a_file" / "sub"))
+    config = _fake_jax(monkeypatch)
+    with pytest.warns(UserWarning, match="could not make"):
+        _use_jax_cache()
+    assert config.jax_compilation_cache_dir is None
+
+
+def test_bad_jax_cache_dir_fails_before_generating(monkeypatch, tmp_path):
+    from keras_dg.models.generation import JAX_CACHE_ENV
+
+    if keras.config.backend() != "jax":
+        pytest.skip("the cache is JAX's")
+    (tmp_path / "a_file").write_text("x")
+    monkeypatch.setenv(JAX_CACHE_ENV, str(tmp_path / "a_file"))
+    model = tiny_model()
+    with pytest.raises(ValueError, match=JAX_CACHE_ENV):
+        model.generate(2, seed=0)

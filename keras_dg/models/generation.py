@@ -68,10 +68,11 @@ _LENGTH_FUNCTIONS = weakref.WeakKeyDictionary()
 _KEPT_LENGTH_FUNCTIONS = 4
 # On TensorFlow, with `predict_jit_compile=None`, a request of at least this
 # many series x LSTM steps runs XLA-compiled, a smaller one without XLA
-# (`_generation_jit`). XLA's first call costs about 0.6 s more than the
-# plain function's trace and saves about 0.3 microseconds per series x step
-# (T=56 and T=550, 2 cores; benchmarks/cold_generation.py): it pays back
-# from about 2 million (300,000 series at T=56, 36,000 at T=550).
+# (`_generation_jit`). XLA's first chunk took 0.5-0.6 s more than the plain
+# function's (0.83 vs 0.20 s at T=56, 0.81 vs 0.28 s at T=550) and then ran
+# 1.31x / 1.21x as fast (2 cores; benchmarks/RESULTS.md): it pays back from
+# about 1.9 million series x steps at T=56 (270,000 series) and 3.7 million
+# at T=550 (67,000 series).
 XLA_MIN_WORK = 2_000_000
 # The folder of JAX's persistent compilation cache that keras-dg turns on
 # (`jax_cache_dir`); "off" (or an empty value) leaves JAX's setting alone.
@@ -107,7 +108,10 @@ class GenerationMixin:
             seed: int or None. The same seed gives the same data, whatever
                 `batch_size` and backend: each row's noise depends only on the
                 seed and the row's index (so the first `m` series of
-                `generate(n, seed=s)` are `generate(m, seed=s)`).
+                `generate(n, seed=s)` are `generate(m, seed=s)`; to float32
+                round-off across backends, and on TensorFlow between a
+                request under `XLA_MIN_WORK` series x LSTM steps, run without
+                XLA, and a bigger one).
             batch_size: int. Series per compiled forward pass (chunks
                 of 1000 or more use the CPU well). Defaults to 1000.
             fixed_attributes: optional dict `{attribute output index: value}`

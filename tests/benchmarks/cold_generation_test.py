@@ -51,10 +51,13 @@ def test_bad_flags_are_rejected():
     for argv in (["--sizes", "0"], ["--sides", "ours,tpu"],
                  ["--repeats", "0"], ["--shapes", "mba"],
                  ["--shapes", "pageview", "--sides", "jax"],
-                 ["--worker", "time", "--side", "ours"]):
+                 ["--worker", "time", "--side", "ours"],
+                 ["--shapes", "pageview", "--peer-python", "/no/such/python"]):
         with pytest.raises(SystemExit):
             cold_generation.parse_args(argv)
-    args = cold_generation.parse_args(["--shapes", "pageview"])
+    # The defaults, with a peer interpreter that exists on any machine.
+    args = cold_generation.parse_args(["--shapes", "pageview",
+                                       "--peer-python", sys.executable])
     assert args.sides == ["ours", "peer"] and args.sizes == [1000, 5000]
 
 

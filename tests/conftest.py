@@ -2,8 +2,47 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import atexit  # noqa: E402
+import shutil  # noqa: E402
+import tempfile  # noqa: E402
+
 import keras  # noqa: E402
 import pytest  # noqa: E402
+
+
+def _jax_compilation_cache():
+    """On JAX, one persistent compilation cache for the whole run, in a
+    temporary folder that the pytest-xdist workers share (they inherit the
+    variable from the controller, which removes the folder at exit), and
+    every compiled function kept in it.
+
+    The tests build many models of the same tiny configurations; their
+    train and generate functions lower to the same programs (the cache key
+    ignores names and source locations), so only the first one compiles.
+    Without it the JAX stage spends most of its time in XLA's compiler.
+    It also keeps the tests out of the user's own cache folder, which
+    keras-dg's generation would otherwise fill (`jax_cache_dir`).
+    """
+    if keras.config.backend() != "jax":
+        return
+    from keras_dg.models.generation import JAX_CACHE_ENV
+
+    if "PYTEST_XDIST_WORKER" not in os.environ and not os.environ.get(
+        "KERAS_DG_TEST_JAX_CACHE"
+    ):
+        folder = tempfile.mkdtemp(prefix="keras_dg_test_jax_cache_")
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        os.environ["KERAS_DG_TEST_JAX_CACHE"] = folder
+    folder = os.environ["KERAS_DG_TEST_JAX_CACHE"]
+    os.environ[JAX_CACHE_ENV] = folder
+    import jax
+
+    jax.config.update("jax_compilation_cache_dir", folder)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
+
+
+_jax_compilation_cache()
 
 
 @pytest.fixture(autouse=True)

@@ -22,8 +22,7 @@ from tests.pipeline.tiny_run import TINY_RUN
 _RUN = textwrap.dedent("""
     import sys
     from keras_dg import pipeline
-    from tests.harness import KILL_TRIALS
-from tests.harness import tiny_dataset
+    from tests.harness import tiny_dataset
     from tests.pipeline.tiny_run import TINY_RUN
 
     pipeline.run(tiny_dataset(n=24), sys.argv[1], overwrite=True, **dict(
@@ -49,6 +48,39 @@ def _check_whole(path):
             pass
 
 
+def _kill_during_a_run(tmp_path, out, delay):
+    """Starts the 6-epoch run over `out` and kills it `delay` seconds after
+    it replaced the record there; False when it finished first."""
+    env = dict(os.environ, PYTHONPATH=_ROOT, TF_CPP_MIN_LOG_LEVEL="3")
+    log = tmp_path / "child.log"
+    record = os.stat(out / "run.json").st_ino
+    with open(log, "w") as stderr:
+        child = subprocess.Popen(
+            [sys.executable, "-c", _RUN, str(out)], env=env,
+            stdout=subprocess.DEVNULL, stderr=stderr,
+        )
+    started = time.time()
+    while True:
+        # run.json is replaced in one step (a new file): always there, old
+        # or new.
+        with open(out / "run.json") as f:
+            if (json.load(f)["training"]["epochs"] == 6
+                    and os.fstat(f.fileno()).st_ino != record):
+                break
+        if child.poll() is not None or time.time() - started > 120:
+            child.kill()
+            pytest.fail("the child run did not start: "
+                        + log.read_text()[-2000:])
+        time.sleep(0.05)
+    time.sleep(delay)
+    if child.poll() is not None:
+        assert child.returncode == 0, log.read_text()[-2000:]
+        return False
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    return True
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("trial", range(KILL_TRIALS))
 def test_kill_9_at_a_random_moment_of_a_run(tmp_path, trial):
@@ -56,23 +88,16 @@ def test_kill_9_at_a_random_moment_of_a_run(tmp_path, trial):
     pipeline.run(tiny_dataset(), out, **TINY_RUN)
     for name in _USER_FILES:
         (out / name).write_text(name)
-    env = dict(os.environ, PYTHONPATH=_ROOT, TF_CPP_MIN_LOG_LEVEL="3")
-    child = subprocess.Popen(
-        [sys.executable, "-c", _RUN, str(out)], env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    # Once the child replaced the first run's record, kill it at a random
-    # moment of its training, generation or report.
-    started = time.time()
-    while time.time() - started < 120:
-        # run.json is replaced in one step: always there, old or new.
-        with open(out / "run.json") as f:
-            if json.load(f)["training"]["epochs"] == 6:
-                break
-        time.sleep(0.05)
-    time.sleep(random.Random(trial).uniform(0, 6))
-    child.send_signal(signal.SIGKILL)
-    child.wait()
+    # Kill the child at a random moment of its training, generation or
+    # report; a child that finished first is rerun with half the delay (a
+    # finished run proves nothing), one that failed fails the test.
+    delay = random.Random(trial).uniform(0, 6)
+    for _ in range(4):
+        if _kill_during_a_run(tmp_path, out, delay):
+            break
+        delay /= 2
+    else:
+        pytest.fail("every child run finished before it was killed")
     with open(out / "run.json") as f:
         listed = set(json.load(f)["files"])
     for root, _, names in os.walk(out):

@@ -15,6 +15,8 @@ from keras_dg.data.readers import load_model
 from keras_dg.data.readers import load_table_data
 from keras_dg.data.readers import parse_time_column
 from keras_dg.data.readers import read_table
+from keras_dg.data.parquet_series import ParquetSeries
+from keras_dg.data.parquet_series import from_parquet
 from keras_dg.data.restricted_unpickler import RestrictedUnpickler
 from keras_dg.data.restricted_unpickler import UnsafePickleError
 from keras_dg.data.restricted_unpickler import load_outputs

@@ -347,6 +347,19 @@ class ParquetSeries:
             shuffle_buffer: int. Series mixed at once. Defaults to 10,000.
         """
         batch_size = check_positive_int(batch_size, "batch_size")
+        for arrays in self.blocks(batch_size, seed=seed, epoch=epoch,
+                                  shuffle=shuffle,
+                                  shuffle_buffer=shuffle_buffer):
+            for start in range(0, len(arrays[0]), batch_size):
+                yield _batch(arrays, start, start + batch_size)
+
+    def blocks(self, batch_size=100, *, seed=0, epoch=0, shuffle=True,
+               shuffle_buffer=DEFAULT_SHUFFLE_BUFFER):
+        """`batches`' series in blocks `(features, attributes, gen_flag)`
+        of whole batches (the last block may end with a smaller one):
+        batch k of the epoch is rows `[k * batch_size, (k + 1) *
+        batch_size)` of the blocks put end to end."""
+        batch_size = check_positive_int(batch_size, "batch_size")
         seed = check_seed(seed)
         shuffle = check_bool(shuffle, "shuffle")
         shuffle_buffer = check_positive_int(shuffle_buffer, "shuffle_buffer")
@@ -365,19 +378,21 @@ class ParquetSeries:
             if pooled >= max(shuffle_buffer, batch_size):
                 arrays = _mix(pool, rng if shuffle else None)
                 full = len(arrays[0]) // batch_size * batch_size
-                for start in range(0, full, batch_size):
-                    yield _batch(arrays, start, start + batch_size)
+                yield tuple(a[:full] for a in arrays)
                 pool = [tuple(a[full:] for a in arrays)]
                 pooled = len(arrays[0]) - full
         if pooled:
-            arrays = _mix(pool, rng if shuffle else None)
-            for start in range(0, pooled, batch_size):
-                yield _batch(arrays, start, start + batch_size)
+            yield _mix(pool, rng if shuffle else None)
 
     def encode_unit(self, unit):
         """`(features, attributes, gen_flag)` of the series that start in
         one row group, or None when `missing="drop"` dropped them all."""
-        df = unit.read(self.columns)
+        table, first = unit.read_table(self.columns)
+        arrays = _encode_plain(self.transformer, table)
+        if arrays is not None:
+            return arrays
+        df = table.to_pandas()
+        df.index = pd.RangeIndex(first, first + len(df))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Dropped series: told at fit.
             try:
@@ -432,16 +447,29 @@ class ParquetSeries:
             "gen_flag": tf.TensorSpec((None, t), tf.float32),
         }
         epochs = iter(range(1 << 62))
+        batch_size = options.pop("batch_size")
 
         def epoch():
-            return _ahead(self.batches(epoch=next(epochs), **options))
+            blocks = _ahead(self.blocks(batch_size, epoch=next(epochs),
+                                        **options))
+            try:
+                for features, attributes, gen_flag in blocks:
+                    yield {"features": features, "attributes": attributes,
+                           "gen_flag": gen_flag}
+            finally:
+                blocks.close()
 
+        # Blocks cross into TensorFlow in one piece; tf.data cuts them.
         dataset = tf.data.Dataset.from_generator(
             epoch, output_signature=signature
+        ).flat_map(
+            lambda block: tf.data.Dataset.from_tensor_slices(block).batch(
+                batch_size
+            )
         )
         dataset = dataset.apply(
             tf.data.experimental.assert_cardinality(
-                self.num_batches(options["batch_size"])
+                self.num_batches(batch_size)
             )
         )
         return dataset.prefetch(2)
@@ -525,6 +553,128 @@ class _ParquetBatches(keras.utils.PyDataset):
         if self._batches is not None:
             self._batches.close()
         self._batches = None
+
+
+def _encode_plain(transformer, table):
+    """`transformer.transform`'s arrays for a unit without missing values,
+    gaps or surprises, straight from the Arrow table (the fit has checked
+    its values); None for anything else, which `transform` then encodes
+    (or names the problem of)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if table.num_rows == 0 or any(
+        table.column(c).null_count for c in table.column_names
+    ):
+        return None
+    ids = table.column(transformer.example_id)
+    try:
+        ids = ids.to_numpy()
+        starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+    except (TypeError, ValueError, pa.ArrowException):
+        return None
+    n, t = len(starts), transformer.max_sequence_len
+    lengths = np.diff(np.r_[starts, len(ids)])
+    series = np.repeat(np.arange(n), lengths)
+    step = np.arange(len(ids)) - starts[series]
+    order = None
+    if transformer.time is not None:
+        times = _sortable_times(table.column(transformer.time))
+        if times is None:
+            return None
+        inside = step[1:] > 0
+        diffs = (times[1:] - times[:-1])[inside]
+        if len(diffs):
+            if (diffs <= 0).any():
+                return None  # Unordered (or repeated) times: transform.
+            if np.issubdtype(diffs.dtype, np.floating):
+                if not np.allclose(diffs, diffs[0], rtol=1e-9, atol=0.0):
+                    return None
+            elif (diffs != diffs[0]).any():
+                return None  # Gaps.
+    if lengths.max() > t and not transformer.truncate:
+        return None
+    keep = step < t
+    series, step = series[keep], step[keep]
+    width = transformer._feature_width()
+    features = np.zeros((n, t, width), dtype="float32")
+    start = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            for spec in transformer.features:
+                column = table.column(spec["name"]).filter(pa.array(keep))
+                block = _encode_arrow(spec, column, pc, pa)
+                if block is None:
+                    return None
+                features[series, step, start:start + block.shape[1]] = block
+                start += block.shape[1]
+            for spec in transformer.features:
+                if spec.get("missing_channel"):
+                    features[series, step, start] = 1.0  # Present.
+                    start += 2
+            blocks = []
+            for spec in transformer.attributes:
+                column = table.column(spec["name"]).take(pa.array(starts))
+                block = _encode_arrow(spec, column, pc, pa)
+                if block is None:
+                    return None
+                blocks.append(block)
+        except (ValueError, TypeError, pa.ArrowException):
+            return None
+    attributes = (
+        np.concatenate(blocks, axis=1) if blocks
+        else np.zeros((n, 0), dtype="float32")
+    )
+    lengths = np.minimum(lengths, t)
+    gen_flag = (np.arange(t)[None, :] < lengths[:, None]).astype("float32")
+    return features, attributes, gen_flag
+
+
+def _sortable_times(column):
+    """A time column as int64 (datetimes, timedeltas: their ticks) or
+    float64, or None for a type `transform` should handle."""
+    import pyarrow as pa
+
+    kind = column.type
+    if pa.types.is_timestamp(kind) or pa.types.is_duration(kind):
+        return column.cast(pa.int64()).to_numpy()
+    if pa.types.is_integer(kind):
+        return column.to_numpy().astype("int64")
+    if pa.types.is_floating(kind):
+        values = column.to_numpy().astype("float64")
+        return None if np.isnan(values).any() else values
+    return None
+
+
+def _encode_arrow(spec, column, pc, pa):
+    """One column's [R, width] encoding (`encode_column`), or None."""
+    from keras_dg.data.columns import encode_column
+
+    if spec["kind"] == "continuous":
+        kind = column.type
+        if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
+            return None
+        values = column.to_numpy().astype("float64")
+        if np.isnan(values).any() or np.isinf(values).any():
+            return None
+        return encode_column(spec, values, None)
+    if pa.types.is_dictionary(column.type):
+        column = column.cast(column.type.value_type)
+    categories = pa.array(spec["categories"])
+    if not (
+        categories.type == column.type
+        or (pa.types.is_string(categories.type)
+            and pa.types.is_large_string(column.type))
+        or (pa.types.is_integer(categories.type)
+            and pa.types.is_integer(column.type))
+    ):
+        return None
+    index = pc.index_in(column, value_set=categories.cast(column.type))
+    if index.null_count:
+        return None
+    index = index.to_numpy()
+    return np.eye(len(spec["categories"]), dtype="float32")[index]
 
 
 def _mix(pool, rng):
@@ -627,15 +777,21 @@ class _Unit:
         self.file, self.first, self.last = file, first, first
         self.skip, self.stop, self.num_series = skip, None, 0
 
-    def read(self, columns):
+    def read_table(self, columns):
+        """`(pyarrow Table of the unit's rows, file row of its first)`."""
         pf = _parquet_file(self.file)
         groups = list(range(self.first, self.last + 1))
-        df = pf.read_row_groups(groups, columns=columns).to_pandas()
-        start = sum(
-            pf.metadata.row_group(g).num_rows for g in range(self.first)
-        )
-        df.index = pd.RangeIndex(start, start + len(df))
-        return df.iloc[self.skip:self.stop]
+        table = pf.read_row_groups(groups, columns=columns)
+        stop = table.num_rows if self.stop is None else self.stop
+        first = _rows_between(self.file, 0, self.first) + self.skip
+        return table.slice(self.skip, stop - self.skip), first
+
+    def read(self, columns):
+        """The unit's rows as a DataFrame indexed by file row."""
+        table, first = self.read_table(columns)
+        df = table.to_pandas()
+        df.index = pd.RangeIndex(first, first + len(df))
+        return df
 
 
 # === The streaming fit ===

@@ -9,6 +9,7 @@ from keras_dg import DoppelGANger
 from keras_dg.data import ParquetSeries
 from keras_dg.data import from_dataframe
 from keras_dg.data import from_parquet
+from keras_dg.data import parquet_series
 
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
@@ -137,6 +138,35 @@ def test_an_integer_column_with_gaps_in_one_file(tmp_path):
     table["jobs"] = table["jobs"].astype("float64")
     table.loc[len(table) - 2, "jobs"] = np.nan  # Only in the last file.
     assert_same_fit(*both(tmp_path / "a", table, missing="interpolate"))
+
+
+def test_clean_row_groups_skip_the_pandas_path(tmp_path):
+    """Row groups without missing values or gaps are encoded straight from
+    Arrow, to the same arrays as `transform`."""
+    table = long_table()
+    table["kind"] = pd.Categorical(table["kind"])
+    table["t"] = pd.Timestamp("2024-01-01") + pd.to_timedelta(table["t"],
+                                                              unit="h")
+    series, transformer, ds, _ = both(tmp_path / "a", table, log1p=["jobs"])
+    for unit in series.units:
+        table_, _ = unit.read_table(series.columns)
+        plain = parquet_series._encode_plain(transformer, table_)
+        assert plain is not None
+        expected = transformer.transform(unit.read(series.columns))
+        for got, want in zip(plain, (expected.features, expected.attributes,
+                                     expected.gen_flag)):
+            np.testing.assert_array_equal(got, want)
+    table = long_table()
+    table.loc[4, "x"] = np.nan  # Series 0: transform interpolates it.
+    series, transformer, *_ = both(tmp_path / "b", table,
+                                   missing="interpolate")
+    plain = [
+        parquet_series._encode_plain(transformer,
+                                     unit.read_table(series.columns)[0])
+        for unit in series.units
+    ]
+    assert plain[0] is None
+    assert all(p is not None for p in plain[1:])
 
 
 def test_shuffled_epochs_cover_every_series_once_and_repeat_with_the_seed(

@@ -781,7 +781,8 @@ class _Unit:
         """`(pyarrow Table of the unit's rows, file row of its first)`."""
         pf = _parquet_file(self.file)
         groups = list(range(self.first, self.last + 1))
-        table = pf.read_row_groups(groups, columns=columns)
+        # One thread: the cores are the training step's.
+        table = pf.read_row_groups(groups, columns=columns, use_threads=False)
         stop = table.num_rows if self.stop is None else self.stop
         first = _rows_between(self.file, 0, self.first) + self.skip
         return table.slice(self.skip, stop - self.skip), first

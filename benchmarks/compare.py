@@ -1,8 +1,8 @@
 """keras-dg against the peer (gretel-synthetics' PyTorch DGAN), in one run.
 
-Alternates the sides run by run (peer, ours with TensorFlow's default thread
-pools, ours with one intra-op and two inter-op threads, the README's
-recommended CPU setting; then in reverse order; `--sides` adds `ours-fresh`,
+Alternates the sides run by run (peer, ours with keras-dg's defaults, which
+include its CPU thread layout, ours on TensorFlow's own thread pools
+(`KERAS_DG_CPU_THREADS=off`); then in reverse order; `--sides` adds `ours-fresh`,
 fresh noise every round, `ours-margin0`, the original's plain sigmoid outputs
 (`output_margin=0`), and `ours-jax`, the JAX backend), each in its own
 process, on identical data (checked by the
@@ -39,9 +39,10 @@ PEER_PYTHON = os.path.join(HERE, ".peer-venv", "bin", "python")
 SIDES = {
     "peer": [PEER_PYTHON, os.path.join(HERE, "peer_dgan.py")],
     "ours": [sys.executable, os.path.join(HERE, "ours_dg.py")],
-    "ours-1thread": [
-        sys.executable, os.path.join(HERE, "ours_dg.py"),
-        "--threads", "1", "--interop-threads", "2",
+    # keras-dg on TensorFlow's own thread pools (not keras-dg's default).
+    "ours-tfpools": [
+        "env", "KERAS_DG_CPU_THREADS=off", sys.executable,
+        os.path.join(HERE, "ours_dg.py"),
     ],
     "ours-fresh": [
         sys.executable, os.path.join(HERE, "ours_dg.py"), "--fresh-noise"
@@ -68,7 +69,7 @@ def parse_args(argv=None):
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--tasks", default="train,generate,fidelity")
     parser.add_argument("--shapes", default="mba,pageview")
-    parser.add_argument("--sides", default="peer,ours,ours-1thread")
+    parser.add_argument("--sides", default="peer,ours,ours-tfpools")
     parser.add_argument("--fidelity-seconds", type=float, default=300.0)
     parser.add_argument("--n-generate", type=int, default=5000)
     parser.add_argument("--workdir", default=os.path.join(HERE, "runs"))

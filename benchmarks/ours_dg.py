@@ -11,7 +11,7 @@ Adam(1e-3, beta_1 0.5, epsilon 1e-8).
 Commands (from the repository root):
 ```
 python benchmarks/ours_dg.py --task train --shape mba --data ../shared/data/FCC_MBA --n 2000 --epochs 5
-python benchmarks/ours_dg.py --task train --shape pageview --n 500 --epochs 10 --threads 1 --interop-threads 2
+python benchmarks/ours_dg.py --task train --shape pageview --n 500 --epochs 10
 python benchmarks/ours_dg.py --task generate --shape pageview --n 500 --epochs 0 --n-generate 5000
 python benchmarks/ours_dg.py --task fidelity --shape mba --data ../shared/data/FCC_MBA \
     --seconds 600 --out runs/ours_mba.npz
@@ -20,8 +20,9 @@ python benchmarks/ours_dg.py --task fidelity --shape mba --data ../shared/data/F
 Options beyond the peer's: `--fresh-noise` (`shared_noise=False`: fresh
 noise and one more generator forward for every round; the default shares one
 draw per batch as the original), `--steps-per-execution`, `--jit` (XLA),
-`--threads`/`--interop-threads` (TensorFlow thread pools; 1 and 2 is the
-README's recommended CPU setting for training), `--output-margin`
+`--threads`/`--interop-threads` (TensorFlow thread pools, over keras-dg's
+default of one intra-op thread and one inter-op thread per core;
+`KERAS_DG_CPU_THREADS=off` keeps TensorFlow's own pools), `--output-margin`
 (`DoppelGANger(output_margin=...)`; 0 is the original's plain sigmoid),
 `--predict-jit off` (generation without XLA), `--arrays NPZ` (train on any
 data written by `common.save_dataset`, e.g. by `fidelity.py`, instead of a
@@ -163,6 +164,11 @@ def main(argv=None):
     import numpy as np
 
     backend = keras.config.backend()
+    # The runtime's own memory (backend, Keras, keras_dg imported; no model).
+    # keras_dg's import sets its default thread pools (KERAS_DG_CPU_THREADS);
+    # --threads/--interop-threads override them, before the first op.
+    import keras_dg  # noqa: F401
+
     if backend == "tensorflow":
         threads = common.set_tensorflow_threads(args.threads, args.interop_threads)
     elif args.threads is not None or args.interop_threads is not None:
@@ -170,8 +176,6 @@ def main(argv=None):
     else:
         threads = (None, None)
     backend_version = importlib.import_module(backend).__version__
-    # The runtime's own memory (backend, Keras, keras_dg imported; no model).
-    import keras_dg  # noqa: F401
 
     rss_after_import = common.current_rss_mib()
 

@@ -10,6 +10,7 @@ import importlib
 
 from keras_dg import layers
 from keras_dg import models
+from keras_dg import runtime
 from keras_dg.dataset import TimeSeriesDataset
 from keras_dg.models.doppelganger import DoppelGANger
 from keras_dg.specs import Normalization
@@ -17,14 +18,18 @@ from keras_dg.specs import Output
 from keras_dg.specs import OutputType
 from keras_dg.version import __version__
 
+# TensorFlow's CPU thread pools, before its first op (see keras_dg.runtime).
+runtime.apply_default_cpu_threads()
+
 _LAZY_SUBMODULES = (
     "callbacks", "data", "distribute", "evaluation", "pipeline", "presets",
-    "privacy", "runtime", "tuning", "workflows",
+    "privacy", "tuning", "workflows",
 )
 
 __all__ = [
     "DoppelGANger", "Normalization", "Output", "OutputType",
-    "TimeSeriesDataset", "__version__", "layers", "models", "upload_preset",
+    "TimeSeriesDataset", "__version__", "layers", "models", "runtime",
+    "upload_preset",
     *_LAZY_SUBMODULES,
 ]
 

@@ -6,14 +6,80 @@ import keras
 import pytest
 
 import keras_dg
+from keras_dg.runtime import CPU_THREADS_ENV
+from keras_dg.runtime import default_intra_op_threads
 from keras_dg.runtime import set_cpu_threads
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-@pytest.mark.skipif(
+_TENSORFLOW_ONLY = pytest.mark.skipif(
     keras.config.backend() != "tensorflow", reason="TensorFlow's thread pools"
 )
+_POOLS = (
+    "print(tf.config.threading.get_intra_op_parallelism_threads(),"
+    " tf.config.threading.get_inter_op_parallelism_threads())\n"
+)
+
+
+def _run(code, **env):
+    environ = {
+        key: value for key, value in os.environ.items()
+        if key not in (CPU_THREADS_ENV, "TF_NUM_INTRAOP_THREADS",
+                       "TF_NUM_INTEROP_THREADS")
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+        timeout=300, env={**environ, "TF_CPP_MIN_LOG_LEVEL": "2", **env},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout.split("\n")
+
+
+@_TENSORFLOW_ONLY
+@pytest.mark.parametrize(
+    "env, expected",
+    [({}, "1 {cores}"), ({CPU_THREADS_ENV: "off"}, "0 0"),
+     ({CPU_THREADS_ENV: "3"}, "3 {cores}"),
+     ({"TF_NUM_INTEROP_THREADS": "1"}, "0 0")],
+)
+def test_import_sets_the_default_layout_unless_told_otherwise(env, expected):
+    cores = len(os.sched_getaffinity(0))
+    if cores < 2:
+        pytest.skip("one core: the default layout is left out")
+    lines = _run("import keras_dg, tensorflow as tf\n" + _POOLS, **env)
+    assert lines[0] == expected.format(cores=cores)
+
+
+@_TENSORFLOW_ONLY
+def test_import_keeps_pools_set_or_fixed_before_it():
+    code = (
+        "import tensorflow as tf\n"
+        "tf.config.threading.set_inter_op_parallelism_threads(5)\n"
+        "import keras_dg\n" + _POOLS
+    )
+    assert _run(code)[0] == "0 5"
+    # An op ran first: TensorFlow's pools are fixed; importing still works.
+    code = "import tensorflow as tf\ntf.constant(1.0) + 1.0\nimport keras_dg\n"
+    _run(code + _POOLS)
+
+
+@pytest.mark.parametrize(
+    "value, expected", [(None, 1), ("auto", 1), (" AUTO ", 1), ("off", None),
+                        ("2", 2)],
+)
+def test_the_environment_variable_is_read(value, expected):
+    environ = {} if value is None else {CPU_THREADS_ENV: value}
+    assert default_intra_op_threads(environ) == expected
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "1.5", "fast"])
+def test_a_bad_environment_variable_is_named(value):
+    with pytest.raises(ValueError, match=f"{CPU_THREADS_ENV}.*{value!r}"):
+        default_intra_op_threads({CPU_THREADS_ENV: value})
+
+
+@_TENSORFLOW_ONLY
 def test_sets_tensorflows_pools_before_its_first_op():
     code = (
         "import keras_dg, tensorflow as tf\n"

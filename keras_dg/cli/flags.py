@@ -379,9 +379,11 @@ def add_resume_flag(group, help):
 def add_cpu_threads_flag(group):
     group.add_argument(
         "--cpu-threads", type=positive_int, default=None, metavar="N",
-        help="intra-op threads per op for CPU training "
-             "(keras_dg.runtime.set_cpu_threads; 1 trained 1.25x faster at "
-             "T=550 on 2 cores; default: the backend's own setting)",
+        help="intra-op threads per op on CPU "
+             "(keras_dg.runtime.set_cpu_threads; default: keras-dg's layout, "
+             "1 on TensorFlow with one inter-op thread per core, which "
+             "trained 1.25x faster at T=550 on 2 cores; "
+             "KERAS_DG_CPU_THREADS=off keeps the backend's own)",
     )
 
 

@@ -237,6 +237,15 @@ def test_fit_from_parquet_makes_the_in_memory_decisions(tmp_path):
             in_memory.feature_generator.position_mask))
     assert keras.ops.convert_to_numpy(
         streamed.feature_generator.position_mask)[0] == 1.0
+    # model.fit takes the series itself and makes the same decisions.
+    direct = _model(transformer)
+    history = direct.fit(series, batch_size=10, epochs=2, verbose=0)
+    assert len(history.history["g_loss"]) == 2
+    assert float(direct.full_length_state) == 1.0
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(direct.feature_generator.position_mask),
+        keras.ops.convert_to_numpy(
+            in_memory.feature_generator.position_mask))
 
 
 @pytest.mark.backend

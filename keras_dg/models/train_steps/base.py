@@ -15,6 +15,8 @@ in-memory data (`check_dataset`). The modules beside this
 one hold only each backend's gradient machinery.
 """
 
+import sys
+
 import keras
 import numpy as np
 from keras import ops
@@ -277,7 +279,9 @@ class TrainStepMixin:
         tuple of those three arrays, a features array with `y` the
         attributes (all series then full length), or a `tf.data.Dataset` /
         `keras.utils.PyDataset` yielding such dicts or tuples (batched by
-        you; not validated up front). In-memory data are validated against
+        you; not validated up front), or a `keras_dg.data.ParquetSeries`
+        (`from_parquet`: series read from disk in shuffled batches of
+        `batch_size`, seeded by the model's `seed`). In-memory data are validated against
         the model's specs before training starts. `batch_size` defaults to
         100, the original's.
 
@@ -326,6 +330,15 @@ class TrainStepMixin:
                 kwargs["epochs"] = UNLIMITED_EPOCHS
         if not self.compiled:
             raise RuntimeError("Call `compile()` before `fit()`.")
+        if _is_parquet_series(x):
+            # Series on disk (keras_dg.data.from_parquet): the settings from
+            # its streaming pass, batches read and shuffled by its pipeline.
+            x.apply_settings(self)
+            x = x.training_data(
+                batch_size or _DEFAULT_BATCH_SIZE,
+                seed=0 if self.seed is None else self.seed,
+            )
+            batch_size = None
         x, in_memory = self._training_inputs(x, y)
         if in_memory:
             self._settings_from_data(x)
@@ -482,3 +495,10 @@ def _check_series_range(dataset):
             f"{highest[row, column]}]: the range must be that of the whole "
             "series the window came from (`TimeSeriesDataset.windows`)."
         )
+
+
+def _is_parquet_series(x):
+    """Whether `x` is a `keras_dg.data.ParquetSeries` (without importing
+    pyarrow when it was never used)."""
+    module = sys.modules.get("keras_dg.data.parquet_series")
+    return module is not None and isinstance(x, module.ParquetSeries)

@@ -93,6 +93,8 @@ from keras_dg.data.tables import _check_subset
 from keras_dg.data.tables import _constant
 from keras_dg.data.tables import _fit_options
 from keras_dg.data.tables import _fit_spec
+from keras_dg.data.tables import check_some_feature_varies
+from keras_dg.data.tables import warn_constants
 from keras_dg.data.tables import _infer_kind
 from keras_dg.data.tables import _long_roles
 from keras_dg.data.tables import _names
@@ -1230,28 +1232,29 @@ class _StreamingFit:
         self.max_sequence_len, self.sample_len = t, s
         self.full_length = self.min_length >= t
         options = self.options
-        feature_specs = []
+        feature_specs, constants = [], []
         for name in self.features:
+            # A feature with gaps modelled as data is not constant.
+            constant = (
+                None if name in self.channels
+                else self._constant(name, "feature")
+            )
+            if constant is not None:
+                constants.append({**constant, "name": name})
+                continue
             spec = self._spec(name, "feature", norms, options)
             if name in self.channels:
                 spec["missing_channel"] = True
             feature_specs.append(spec)
-        attribute_specs, constants = [], []
+        check_some_feature_varies(self.features, constants)
+        attribute_specs = []
         for name in self.attributes:
-            constant = self._constant(name)
+            constant = self._constant(name, "attribute")
             if constant is not None:
                 constants.append({**constant, "name": name})
                 continue
             attribute_specs.append(self._spec(name, "attribute", norms, options))
-        if constants:
-            warnings.warn(
-                "Constant attributes are not modelled (they carry no "
-                "information) and are restored on output: "
-                + ", ".join(f"{c['name']!r} = {c['value']!r}" for c in constants)
-                + ".",
-                UserWarning,
-                stacklevel=3,
-            )
+        warn_constants(constants, stacklevel=4)
         grid = None
         if self.time is not None and self.grid["regular"] and (
             self.grid.get("step") is not None
@@ -1288,8 +1291,8 @@ class _StreamingFit:
         return _fit_spec(name, kind, dtype, values, norms, log1p, role,
                          labels, options)
 
-    def _constant(self, name):
-        if not self.constant_ok[name]:
+    def _constant(self, name, role):
+        if not self.constant_ok.get(name, True):
             return None
         state = self.values[name]
         dtype = self.dtypes[name][0]
@@ -1301,7 +1304,7 @@ class _StreamingFit:
             if state.low is None or state.low[0] != state.high[0]:
                 return None
             values = np.asarray([state.low[0]], dtype="float64")
-        return _constant(values, dtype)
+        return _constant(values, dtype, role)
 
     def _settings_features(self, transformer):
         """The encoded features of the sampled series (`apply_settings`)."""

@@ -138,10 +138,12 @@ class TableTransformer:
         missing: str. The missing-value policy (`"raise"`, `"interpolate"`,
             `"drop"`, `"model"`; see the module docstring). Defaults to
             `"raise"`.
-        constants: list of dicts or `None`. Constant attributes, left out
+        constants: list of dicts or `None`. Constant columns, left out
             of the encoding and restored on output: `name`, `role`
-            (`"attribute"`), `dtype`, `value` (and `categories`, `ordered`
-            for a categorical). Defaults to `None`.
+            (`"attribute"` or `"feature"`), `dtype`, `value` (and
+            `categories`, `ordered` for a categorical; wide tables'
+            features `columns` and `column_dtypes`). A constant feature
+            has its value on every active step. Defaults to `None`.
         truncate: bool. Whether `transform` keeps the first T steps of
             longer series instead of raising. Defaults to `False`.
 
@@ -207,13 +209,19 @@ class TableTransformer:
         if column_order is None:
             column_order = [c for c in (example_id, time) if c is not None]
             column_order += [s["name"] for s in self.attributes]
-            column_order += [c["name"] for c in constants or []]
-            for spec in self.features:
+            column_order += [
+                c["name"] for c in constants or [] if c["role"] == "attribute"
+            ]
+            for spec in self.features + [
+                c for c in constants or [] if c["role"] == "feature"
+            ]:
                 column_order += spec.get("columns", [spec["name"]])
         self.column_order = list(column_order)
         self.missing = missing
         self.truncate = bool(truncate)
-        self.constants = [_check_constant(c) for c in constants or []]
+        self.constants = [
+            _check_constant(c, layout) for c in constants or []
+        ]
         self.feature_outputs = specs_to_outputs(self.features) + [
             Output(OutputType.DISCRETE, 2) for _ in self.missing_channels
         ]
@@ -542,7 +550,7 @@ class TableTransformer:
                     values = np.where(ended, None, values)
                 columns[column] = restore_dtype(values, spec, dtype)
             start += width
-        self._restore_constants(columns, n)
+        self._restore_constants(columns, n, lengths)
         table = pd.DataFrame(columns)
         return table[[c for c in self.column_order if c in table.columns]]
 
@@ -566,12 +574,22 @@ class TableTransformer:
             "constants": [dict(c) for c in self.constants],
         }
 
-    def _restore_constants(self, columns, rows):
-        """Adds the constant attributes to `columns` (`rows` rows)."""
+    def _restore_constants(self, columns, rows, lengths=None):
+        """Adds the constant columns to `columns` (`rows` rows): one column
+        each, or with `lengths` (wide tables) a feature's step columns,
+        missing after each series' end."""
         for spec in self.constants:
             values = np.empty(rows, dtype=object)
             values[:] = [spec["value"]] * rows
-            columns[spec["name"]] = restore_dtype(values, spec)
+            if lengths is None or spec["role"] == "attribute":
+                columns[spec["name"]] = restore_dtype(values, spec)
+                continue
+            for j, (column, dtype) in enumerate(
+                zip(spec["columns"], spec["column_dtypes"])
+            ):
+                step = values.copy()
+                step[lengths <= j] = None
+                columns[column] = restore_dtype(step, spec, dtype)
 
     @classmethod
     def from_config(cls, config):
@@ -705,7 +723,7 @@ def _blank(spec, values, missing):
     return values
 
 
-def _check_constant(spec):
+def _check_constant(spec, layout):
     """A checked copy of one entry of `constants`."""
     if not isinstance(spec, dict) or any(
         key not in spec for key in ("name", "role", "dtype", "value")
@@ -714,10 +732,19 @@ def _check_constant(spec):
             "`constants` entries must be dicts with the keys name, role, "
             f"dtype and value. Received: {spec!r}"
         )
-    if spec["role"] != "attribute":
+    if spec["role"] not in ("attribute", "feature"):
         raise ValueError(
             f"`constants` entry {spec['name']!r} has role={spec['role']!r};"
-            " only attributes can be constant."
+            " expected 'attribute' or 'feature'."
+        )
+    if spec["role"] == "feature" and layout == "wide" and not (
+        isinstance(spec.get("columns"), list)
+        and isinstance(spec.get("column_dtypes"), list)
+        and len(spec["columns"]) == len(spec["column_dtypes"])
+    ):
+        raise ValueError(
+            f"`constants` entry {spec['name']!r} is a feature of a wide table"
+            " and needs `columns` and `column_dtypes`, lists of one length."
         )
     return dict(spec)
 

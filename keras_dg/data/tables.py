@@ -8,11 +8,13 @@ Inference:
 - numeric columns -> continuous, scaled by the column's global min/max to
   [0, 1] (`normalization="ZERO_ONE"`) or [-1, 1] (`"MINUSONE_ONE"`), after
   `log1p` for the columns listed in `log1p` (as the paper did for page
-  views); a constant feature is an error.
+  views).
 - strings, categoricals, booleans, and numeric columns listed in `discrete`
   -> discrete, one-hot over the sorted distinct values (a categorical's
-  declared categories; `[False, True]` for booleans); a feature with a
-  single category is an error.
+  declared categories; `[False, True]` for booleans).
+- a constant column (one value in every row, none missing), feature or
+  attribute, is left out of the model with a warning and restored on
+  output; a table whose every feature is constant is an error.
 - lengths come from the data. `max_sequence_len`, when not given, is the
   smallest multiple of `sample_len` (default 1) that holds the longest
   series; when given it must be a multiple of `sample_len`, and longer
@@ -266,13 +268,13 @@ def _fit_spec(name, kind, dtype, values, normalization, log1p, role,
     return spec
 
 
-def _constant(values, dtype):
-    """The column spec of a constant attribute (one value in every series),
-    or `None`."""
+def _constant(values, dtype, role="attribute"):
+    """The column spec of a constant column (one value in every row, none
+    missing), or `None`."""
     present = pd.Series(np.asarray(values, dtype=object))
     if present.nunique(dropna=False) != 1 or present.isna().any():
         return None
-    spec = {"name": None, "role": "attribute", "dtype": _dtype_name(dtype),
+    spec = {"name": None, "role": role, "dtype": _dtype_name(dtype),
             "value": to_python(present.iloc[0])}
     if isinstance(dtype, pd.CategoricalDtype):
         spec.update(categories=[to_python(c) for c in dtype.categories],
@@ -284,7 +286,7 @@ def _fit(rows, dtypes, features, attributes, *, kinds, normalization, log1p,
          max_sequence_len, sample_len, truncate, options):
     """Specs from prepared rows: lengths, then each column's encoding.
 
-    Constant attributes are left out of the encoding (with a warning) and
+    Constant columns are left out of the encoding (with a warning) and
     returned as `constants`, which the transformer restores on output.
     """
     max_sequence_len, sample_len = resolve_lengths(
@@ -292,21 +294,29 @@ def _fit(rows, dtypes, features, attributes, *, kinds, normalization, log1p,
         truncate,
     )
     keep = rows.row_step < max_sequence_len
-    feature_specs = []
+    feature_specs, constants = [], []
     for name in features:
         values = rows.features[name]
         values = values[keep] if isinstance(values, np.ndarray) else (
             values[keep].reset_index(drop=True)
         )
+        gaps = rows.missing_masks.get(name)
+        gaps = gaps is not None and gaps[keep].any()
+        # A feature with gaps modelled as data is not constant (its gaps
+        # carry information).
+        constant = None if gaps else _constant(values, dtypes[name], "feature")
+        if constant is not None:
+            constants.append({**constant, "name": name})
+            continue
         spec = _fit_spec(name, kinds[name], dtypes[name], values,
                          normalization, name in log1p, "feature",
                          rows.row_labels[keep], options)
-        gaps = rows.missing_masks.get(name)
-        if gaps is not None and gaps[keep].any():
+        if gaps:
             # missing="model": the feature's gaps become a channel.
             spec["missing_channel"] = True
         feature_specs.append(spec)
-    attribute_specs, constants = [], []
+    check_some_feature_varies(features, constants)
+    attribute_specs = []
     series_labels = np.asarray(rows.series_labels, dtype=object)
     for name in attributes:
         constant = _constant(rows.attributes[name], dtypes[name])
@@ -318,17 +328,38 @@ def _fit(rows, dtypes, features, attributes, *, kinds, normalization, log1p,
                       normalization, name in log1p, "attribute",
                       series_labels, options)
         )
-    if constants:
-        warnings.warn(
-            "Constant attributes are not modelled (they carry no "
-            "information) and are restored on output: "
-            + ", ".join(f"{c['name']!r} = {c['value']!r}" for c in constants)
-            + ".",
-            UserWarning,
-            stacklevel=3,
-        )
+    warn_constants(constants, stacklevel=4)
     return (feature_specs, attribute_specs, constants, max_sequence_len,
             sample_len, keep)
+
+
+def check_some_feature_varies(features, constants):
+    """Raises unless some of `features` is not among the constant columns
+    `constants`."""
+    constant = {c["name"]: c["value"] for c in constants}
+    if features and all(name in constant for name in features):
+        raise ValueError(
+            "Every feature column is constant ("
+            + ", ".join(f"{n!r} = {constant[n]!r}" for n in features)
+            + "): there is no series to model. Pass features that vary."
+        )
+
+
+def warn_constants(constants, stacklevel):
+    """Says which constant columns are left out of the model."""
+    sentences = [
+        f"Constant {role}s are not modelled (they carry no information) and "
+        "are restored on output: "
+        + ", ".join(
+            f"{c['name']!r} = {c['value']!r}"
+            for c in constants if c["role"] == role
+        )
+        + "."
+        for role in ("feature", "attribute")
+        if any(c["role"] == role for c in constants)
+    ]
+    if sentences:
+        warnings.warn(" ".join(sentences), UserWarning, stacklevel=stacklevel)
 
 
 def _check_options(kinds, normalization, log1p, discrete, names):
@@ -665,9 +696,10 @@ def from_wide_dataframe(
         normalization=norms, log1p=log1p, max_sequence_len=max_sequence_len,
         sample_len=sample_len, truncate=truncate, options=options,
     )
-    for spec in feature_specs:
-        spec["columns"] = feature_columns[spec["name"]]
-        spec["column_dtypes"] = column_dtypes[spec["name"]]
+    for spec in feature_specs + constants:
+        if spec.get("role", "feature") == "feature":
+            spec["columns"] = feature_columns[spec["name"]]
+            spec["column_dtypes"] = column_dtypes[spec["name"]]
     used = set(keys + attributes + step_columns)
     transformer = TableTransformer(
         layout="wide", features=feature_specs, attributes=attribute_specs,

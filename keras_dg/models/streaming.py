@@ -626,11 +626,15 @@ def with_layout(transformer, layout):
     names = {s["name"] for s in config["features"] + config["attributes"]}
     names |= {c["name"] for c in config["constants"]}
     order = config["column_order"]
+    # Constant features have step columns in a wide table too.
+    feature_columns = config["features"] + [
+        c for c in config["constants"] if c["role"] == "feature"
+    ]
     if layout == "wide":
         steps = range(config["max_sequence_len"])
         new_order = []
-        features = {s["name"]: s for s in config["features"]}
-        for spec in config["features"]:
+        features = {s["name"]: s for s in feature_columns}
+        for spec in feature_columns:
             spec["columns"] = [f"{spec['name']}_{t}" for t in steps]
             spec["column_dtypes"] = [spec["dtype"]] * len(steps)
         for column in order:
@@ -640,7 +644,7 @@ def with_layout(transformer, layout):
                 new_order += features[column]["columns"]
             else:
                 new_order.append(column)
-        added = [c for s in config["features"] for c in s["columns"]]
+        added = [c for s in feature_columns for c in s["columns"]]
         config.update(
             layout="wide", time=None, time_grid=None, column_order=new_order
         )
@@ -654,7 +658,7 @@ def with_layout(transformer, layout):
         )
         owner = {
             column: spec["name"]
-            for spec in config["features"]
+            for spec in feature_columns
             for column in spec["columns"]
         }
         new_order = [example_id, time_column]
@@ -662,7 +666,7 @@ def with_layout(transformer, layout):
             column = owner.get(column, column)
             if column not in new_order:
                 new_order.append(column)
-        for spec in config["features"]:
+        for spec in feature_columns:
             spec.pop("columns")
             spec.pop("column_dtypes")
         config.update(

@@ -1,5 +1,5 @@
 """What `from_dataframe` refuses to guess: numbers in text, too many
-categories, outliers, overflowing ranges; constant attributes; the column
+categories, outliers, overflowing ranges; constant columns; the column
 lines."""
 
 import warnings
@@ -169,9 +169,11 @@ def test_constant_attribute_is_dropped_and_restored():
         ds, tt = fit(df, attributes=["site"])
     assert ds.attributes.shape == (4, 0) and tt.attribute_outputs == []
     assert (tt.inverse_transform(ds)["site"] == "lab").all()
-    # A constant feature is still an error.
-    with pytest.raises(ValueError, match="'site' has a single category"):
-        fit(df, features=["load", "site"], attributes=[])
+    # A constant feature is dropped and restored the same way.
+    with pytest.warns(UserWarning, match=r"Constant features.*'site' = 'lab'"):
+        ds, tt = fit(df, features=["load", "site"], attributes=[])
+    assert tt.feature_names == ["load"]
+    assert (tt.inverse_transform(ds)["site"] == "lab").all()
 
 
 def test_wide_table_checks():

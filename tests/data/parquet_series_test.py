@@ -108,6 +108,15 @@ def test_missing_values_and_gaps_equal_from_dataframe(tmp_path, missing):
         assert transformer.missing_channels == ["x", "jobs", "state"]
 
 
+def test_constant_features_equal_from_dataframe(tmp_path):
+    table = long_table().assign(jobs=4, state="up")
+    series, transformer, ds, expected = both(tmp_path / "a", table)
+    assert transformer.feature_names == ["x"]
+    assert_same_fit(series, transformer, ds, expected)
+    with pytest.raises(ValueError, match="Every feature column is constant"):
+        from_parquet(tmp_path / "a", **{**ARGS, "features": ["jobs"]})
+
+
 def test_constant_attribute_datetimes_and_outliers_equal_from_dataframe(
     tmp_path,
 ):

@@ -3,6 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from keras_dg.data import TableTransformer
 from keras_dg.data import from_arrays
 from keras_dg.data import from_dataframe
 from keras_dg.data import from_wide_dataframe
@@ -238,10 +239,11 @@ def test_missing_values_policy():
         (None, dict(features=["cpu", "t"]), "`example_id`/`time` column"),
         (None, dict(features=[]), "at least one column"),
         (None, dict(discrete=["nope"]), r"`discrete` names \['nope'\]"),
-        (None, dict(features=["cpu", "other"]),
-         r"'other' is constant \(every value is 0.0\)"),
-        (lambda d: d.assign(state="up"), {},
-         r"'state' has a single category \['up'\].*Drop the column"),
+        (None, dict(features=["other"]),
+         r"Every feature column is constant \('other' = 0.0\)"),
+        (lambda d: d.assign(state="up", cpu=1.0, jobs=2), {},
+         r"Every feature column is constant \('cpu' = 1.0, 'jobs' = 2.0, "
+         r"'state' = 'up'\)"),
         (lambda d: d.assign(os=d["os"].cat.set_categories(["mac"])), {},
          r"'os' \(attribute\) has 5 missing values"),
         (lambda d: d.assign(os=np.where(d.index == 6, "bsd", d["os"])), {},
@@ -300,6 +302,44 @@ def test_transform_held_out_data():
     assert tt.transform(longer, truncate=True).lengths.tolist() == [3, 2, 4]
     with pytest.raises(ValueError, match=r"`df` names column\(s\) \['os'\]"):
         tt.transform(long_table().drop(columns="os"))
+
+
+def test_constant_features_are_dropped_and_restored():
+    table = long_table().assign(state="up")
+    with pytest.warns(UserWarning, match=r"Constant features are not "
+                      r"modelled.*: 'state' = 'up', 'other' = 0.0\."):
+        ds, tt = fit(table, features=["cpu", "state", "jobs", "other"])
+    assert tt.feature_names == ["cpu", "jobs"]
+    assert ds.features.shape == (3, 4, 2)
+    out = tt.inverse_transform(ds)
+    with pytest.warns(UserWarning, match="'state' = 'up'"):
+        ds_default, tt_default = fit(table)
+    expected = tt_default.inverse_transform(ds_default)
+    assert list(out.columns) == list(table.columns)
+    assert (out["state"] == "up").all() and (out["other"] == 0).all()
+    assert out["other"].dtype == table["other"].dtype
+    pd.testing.assert_frame_equal(out[expected.columns], expected)
+    restored = TableTransformer.from_config(tt.get_config())
+    pd.testing.assert_frame_equal(restored.inverse_transform(ds), out)
+    # Gaps modelled as data are information: not a constant feature.
+    gappy = long_table().assign(other=[0.0, np.nan] + [0.0] * 7)
+    with pytest.raises(ValueError, match="'other' is constant"):
+        fit(gappy, features=["cpu", "other"], missing="model")
+
+
+def test_a_constant_wide_feature_keeps_its_step_columns():
+    table = wide_table().assign(c1=7, c2=7, c3=7)
+    table.loc[1, ["c2", "c3"]] = np.nan
+    table.loc[2, "c3"] = np.nan
+    with pytest.warns(UserWarning, match=r"'c' = 7"):
+        ds, tt = from_wide_dataframe(
+            table, {"d": ["d1", "d2", "d3"], "c": ["c1", "c2", "c3"]},
+            ["lang"], example_id="page")
+    assert tt.feature_names == ["d"] and ds.features.shape == (3, 3, 1)
+    out = tt.inverse_transform(ds)
+    expected = table.assign(page=[0, 1, 2])
+    pd.testing.assert_frame_equal(out, expected, check_exact=False,
+                                  rtol=1e-5)
 
 
 def wide_table():

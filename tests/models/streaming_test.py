@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 import keras_dg
+from keras_dg.data import from_dataframe
 from keras_dg.models import streaming
 from tests.harness import TINY
 from tests.harness import tiny_model
@@ -450,3 +451,22 @@ def test_a_file_or_a_missing_parent_is_refused(tmp_path):
         model.generate_to(tmp_path / "f", 2)
     with pytest.raises(FileNotFoundError, match="does not exist"):
         model.generate_to(tmp_path / "no" / "out", 2)
+
+
+def test_a_constant_feature_follows_the_layout():
+    table = pd.DataFrame({
+        "id": [0, 0, 0, 1, 1], "t": [0, 1, 2, 0, 1],
+        "value": [0.5, 1.0, 0.0, 2.0, 1.5], "unit": "ms",
+    })
+    with pytest.warns(UserWarning, match="'unit' = 'ms'"):
+        dataset, transformer = from_dataframe(
+            table, "id", "t", ["value", "unit"])
+    wide = streaming.with_layout(transformer, "wide")
+    out = wide.inverse_transform(dataset)
+    assert list(out.columns) == [
+        "id", "value_0", "value_1", "value_2", "unit_0", "unit_1", "unit_2"
+    ]
+    assert out["unit_1"].tolist() == ["ms", "ms"]
+    assert out["unit_2"].isna().tolist() == [False, True]
+    back = streaming.with_layout(wide, "long")
+    assert back.inverse_transform(dataset)["unit"].tolist() == ["ms"] * 5

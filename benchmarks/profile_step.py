@@ -49,6 +49,8 @@ def parse_args(argv=None):
     parser.add_argument("--fresh-noise", action="store_true")
     parser.add_argument("--threads", type=int, default=None, help="intra-op threads.")
     parser.add_argument("--interop-threads", type=int, default=None)
+    parser.add_argument("--model-config", default=None,
+                        help="JSON of DoppelGANger arguments (ours_dg.py's).")
     parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
     for name in ("n", "steps", "timed_steps"):
@@ -142,7 +144,9 @@ def main(argv=None):
     import ours_dg
 
     data = common.load_shape_data(args.shape, n=args.n, data=args.data, seed=0)
-    flags = ["--shape", args.shape, "--task", "train"]
+    flags = ["--shape", args.shape, "--task", "train"] + (
+        ["--model-config", args.model_config] if args.model_config else []
+    )
     model = ours_dg.build_model(
         data, ours_dg.parse_args(flags + (["--fresh-noise"] if args.fresh_noise else []))
     )

@@ -424,3 +424,25 @@ def test_bad_jax_cache_dir_fails_before_generating(monkeypatch, tmp_path):
     model = tiny_model()
     with pytest.raises(ValueError, match=JAX_CACHE_ENV):
         model.generate(2, seed=0)
+
+
+def test_the_step_noise_draw_is_standard_normal_and_row_by_row():
+    from scipy import stats
+
+    from keras_dg.models.generation import _box_muller
+
+    big = _box_muller(np.random.default_rng(3), (2000, 11, 5))
+    assert big.dtype == np.float32 and big.shape == (2000, 11, 5)
+    # A row's values do not depend on how many rows are drawn.
+    np.testing.assert_array_equal(
+        _box_muller(np.random.default_rng(3), (7, 11, 5)), big[:7]
+    )
+    values = big.reshape(-1)
+    assert stats.kstest(values, "norm").pvalue > 1e-3
+    assert abs(values.mean()) < 0.02 and abs(values.std() - 1) < 0.02
+    # Neighbouring values (a cosine and a sine of one pair, or of two
+    # pairs) are uncorrelated.
+    rows = big.reshape(2000, -1)
+    for a, b in [(0, 1), (0, 28), (27, 54)]:
+        assert abs(np.corrcoef(rows[:, a], rows[:, b])[0, 1]) < 0.1
+    assert np.isfinite(values).all() and np.abs(values).max() < 6.0

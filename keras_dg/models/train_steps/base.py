@@ -281,9 +281,9 @@ class TrainStepMixin:
         `keras.utils.PyDataset` yielding such dicts or tuples (batched by
         you; not validated up front), or a `keras_dg.data.ParquetSeries`
         (`from_parquet`: series read from disk in shuffled batches of
-        `batch_size`, seeded by the model's `seed`). In-memory data are validated against
-        the model's specs before training starts. `batch_size` defaults to
-        100, the original's.
+        `batch_size`, seeded by the model's `seed`). In-memory data are
+        validated against the model's specs before training starts.
+        `batch_size` defaults to 100, the original's.
 
         Args:
             time_budget: float, str or None. Stop training once this much

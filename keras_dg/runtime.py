@@ -16,10 +16,10 @@ unless one of these holds, in which case TensorFlow's own pools stay:
   `TF_NUM_INTRAOP_THREADS` / `TF_NUM_INTEROP_THREADS`): the user's choice;
 - TensorFlow already ran an op (its pools are fixed then);
 - a GPU is visible, or the process may use a single core.
-JAX (XLA) and PyTorch keep their own defaults. Measured on 2 cores
-(`benchmarks/RESULTS.md`, *Thread layout*): training +25% at the page-view
-shape (T=550), unchanged at the MBA shape (T=56); generation unchanged or
-faster at both.
+JAX (XLA) and PyTorch keep their own defaults. Measured on 2 cores, in
+the same run as TensorFlow's own pools (`benchmarks/RESULTS.md`, the
+comparison of 2026-12-06 19:20): training 1.11x at the MBA (T=56) and the
+page-view (T=550) shapes, generation as fast.
 """
 
 import os

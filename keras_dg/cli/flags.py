@@ -382,7 +382,7 @@ def add_cpu_threads_flag(group):
         help="intra-op threads per op on CPU "
              "(keras_dg.runtime.set_cpu_threads; default: keras-dg's layout, "
              "1 on TensorFlow with one inter-op thread per core, which "
-             "trained 1.25x faster at T=550 on 2 cores; "
+             "trained 1.11x faster than TensorFlow's own on 2 cores; "
              "KERAS_DG_CPU_THREADS=off keeps the backend's own)",
     )
 

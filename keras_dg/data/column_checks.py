@@ -48,7 +48,7 @@ _MOSTLY = 0.5
 # many rows is an identifier or free text, not a category.
 _UNIQUE_MIN = 20
 # The round trip may lose this share of the spread of the bulk of a column
-# (its interquartile range) before `_fit_spec` warns.
+# (its interquartile range) before `fit_column_spec` warns.
 _ROUND_TRIP_SHARE = 0.01
 
 

@@ -87,18 +87,18 @@ from keras_dg.data.table_rows import fit_time_grid
 from keras_dg.data.table_rows import prepare_long
 from keras_dg.data.table_rows import resolve_lengths
 from keras_dg.data.table_transformer import TableTransformer
-from keras_dg.data.tables import _check_missing
-from keras_dg.data.tables import _check_options
-from keras_dg.data.tables import _check_subset
-from keras_dg.data.tables import _constant
-from keras_dg.data.tables import _fit_options
-from keras_dg.data.tables import _fit_spec
+from keras_dg.data.tables import check_missing
+from keras_dg.data.tables import check_options
 from keras_dg.data.tables import check_some_feature_varies
+from keras_dg.data.tables import check_subset
+from keras_dg.data.tables import column_names
+from keras_dg.data.tables import constant_spec
+from keras_dg.data.tables import fit_column_spec
+from keras_dg.data.tables import fit_options
+from keras_dg.data.tables import infer_kind
+from keras_dg.data.tables import long_roles
+from keras_dg.data.tables import time_kind
 from keras_dg.data.tables import warn_constants
-from keras_dg.data.tables import _infer_kind
-from keras_dg.data.tables import _long_roles
-from keras_dg.data.tables import _names
-from keras_dg.data.tables import _time_kind
 from keras_dg.validation import check_bool
 from keras_dg.validation import check_positive_int
 from keras_dg.validation import check_seed
@@ -169,11 +169,11 @@ def from_parquet(
     sample_size = check_positive_int(sample_size, "sample_size")
     seed = check_seed(seed)
     empty = _empty_table(files[0])
-    example_id, time, features, attributes = _long_roles(
+    example_id, time, features, attributes = long_roles(
         empty, example_id, time, features, attributes
     )
-    _check_missing(missing)
-    options = _fit_options(outliers, non_numeric, max_categories)
+    check_missing(missing)
+    options = fit_options(outliers, non_numeric, max_categories)
     if options["non_numeric"] != "raise":
         raise ValueError(
             "`non_numeric` must be 'raise' when fitting from Parquet files: "
@@ -181,11 +181,11 @@ def from_parquet(
             f"column when writing the files. Received: "
             f"non_numeric={non_numeric!r}"
         )
-    log1p, discrete = _names(log1p, "log1p"), _names(discrete, "discrete")
+    log1p, discrete = column_names(log1p, "log1p"), column_names(discrete, "discrete")
     names = features + attributes
-    _check_subset(discrete, names, "discrete")
-    kinds = {n: _infer_kind(empty[n].dtype, n, discrete) for n in names}
-    norms = _check_options(kinds, normalization, log1p, discrete, names)
+    check_subset(discrete, names, "discrete")
+    kinds = {n: infer_kind(empty[n].dtype, n, discrete) for n in names}
+    norms = check_options(kinds, normalization, log1p, discrete, names)
     truncate = check_bool(truncate, "truncate")
     if max_sequence_len is not None:
         resolve_lengths([1], [None], max_sequence_len, sample_len, truncate)
@@ -1262,7 +1262,7 @@ class _StreamingFit:
             first, step = self.grid["first"], self.grid["step"]
             rows = _GridRows(np.array([first, first + step]))
             dtype = self.dtypes[self.time][0]
-            grid = fit_time_grid(rows, _time_kind(dtype), dtype,
+            grid = fit_time_grid(rows, time_kind(dtype), dtype,
                                  np.ones(2, dtype=bool))
         transformer = TableTransformer(
             layout="long", features=feature_specs, attributes=attribute_specs,
@@ -1281,14 +1281,14 @@ class _StreamingFit:
         if kind == "discrete":
             values = state.sample()
             labels = np.empty(len(values), dtype=object)
-            return _fit_spec(name, kind, dtype, values, norms, log1p, role,
+            return fit_column_spec(name, kind, dtype, values, norms, log1p, role,
                              labels, options)
         values, files, rows = state.sample()
         labels = np.empty(len(values), dtype=object)
         far = outlier_mask(np.log1p(values) if log1p else values)
         for i in np.flatnonzero(far):  # Named only in the outlier error.
             labels[i] = _Label(self.files[files[i]], rows[i])
-        return _fit_spec(name, kind, dtype, values, norms, log1p, role,
+        return fit_column_spec(name, kind, dtype, values, norms, log1p, role,
                          labels, options)
 
     def _constant(self, name, role):
@@ -1304,7 +1304,7 @@ class _StreamingFit:
             if state.low is None or state.low[0] != state.high[0]:
                 return None
             values = np.asarray([state.low[0]], dtype="float64")
-        return _constant(values, dtype, role)
+        return constant_spec(values, dtype, role)
 
     def _settings_features(self, transformer):
         """The encoded features of the sampled series (`apply_settings`)."""

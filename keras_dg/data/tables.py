@@ -33,9 +33,14 @@ Nothing is guessed silently (`keras_dg.data.column_checks`): a text column
 of mostly numbers with a few words, too many categories, values far outside
 a column's bulk and ranges that overflow float64 are errors naming the
 column and rows, unless `non_numeric`, `max_categories` or `outliers` say
-what to do. Constant attributes are left out of the encoding (a warning
+what to do. Constant columns are left out of the encoding (a warning
 names them) and restored by `inverse_transform`; a table may have no
 attributes at all.
+
+The argument checks and the fitting of one column (`fit_column_spec`,
+`constant_spec`, `long_roles`, ...) are public: the streaming fit over
+Parquet files (`keras_dg.data.parquet_series`) uses the same ones, so both
+paths refuse and encode alike.
 """
 
 import warnings
@@ -73,7 +78,7 @@ _JSON_SCALARS = (str, int, float, bool)
 # --- Argument checks ----------------------------------------------------------
 
 
-def _names(value, argument):
+def column_names(value, argument):
     if value is None:
         return []
     if isinstance(value, (str, int, np.integer)) and not isinstance(
@@ -107,7 +112,7 @@ def _check_dataframe(df):
         )
 
 
-def _check_missing(missing):
+def check_missing(missing):
     if missing not in MISSING_POLICIES:
         raise ValueError(
             f"`missing` must be one of {MISSING_POLICIES}. Received: "
@@ -115,7 +120,7 @@ def _check_missing(missing):
         )
 
 
-def _fit_options(outliers, non_numeric, max_categories):
+def fit_options(outliers, non_numeric, max_categories):
     """The checked options of the column checks (see
     `keras_dg.data.column_checks`)."""
     return {
@@ -129,7 +134,7 @@ def _fit_options(outliers, non_numeric, max_categories):
     }
 
 
-def _check_subset(names, allowed, argument):
+def check_subset(names, allowed, argument):
     unknown = [n for n in names if n not in allowed]
     if unknown:
         raise ValueError(
@@ -153,7 +158,7 @@ def _normalization(value, argument):
 def _normalizations(normalization, continuous):
     """Column -> normalization, from one value or a dict per column."""
     if isinstance(normalization, dict):
-        _check_subset(list(normalization), continuous, "normalization")
+        check_subset(list(normalization), continuous, "normalization")
         out = {name: "ZERO_ONE" for name in continuous}
         for name, value in normalization.items():
             out[name] = _normalization(value, f"normalization[{name!r}]")
@@ -165,7 +170,7 @@ def _normalizations(normalization, continuous):
 # --- Inference ----------------------------------------------------------------
 
 
-def _infer_kind(dtype, name, discrete):
+def infer_kind(dtype, name, discrete):
     if name in discrete:
         return "discrete"
     if (
@@ -221,7 +226,7 @@ def _categories(dtype, values, name, role):
     return categories, ordered
 
 
-def _fit_spec(name, kind, dtype, values, normalization, log1p, role,
+def fit_column_spec(name, kind, dtype, values, normalization, log1p, role,
               labels, options):
     spec = {"name": name, "kind": kind, "dtype": _dtype_name(dtype)}
     if kind == "discrete":
@@ -268,7 +273,7 @@ def _fit_spec(name, kind, dtype, values, normalization, log1p, role,
     return spec
 
 
-def _constant(values, dtype, role="attribute"):
+def constant_spec(values, dtype, role="attribute"):
     """The column spec of a constant column (one value in every row, none
     missing), or `None`."""
     present = pd.Series(np.asarray(values, dtype=object))
@@ -304,11 +309,11 @@ def _fit(rows, dtypes, features, attributes, *, kinds, normalization, log1p,
         gaps = gaps is not None and gaps[keep].any()
         # A feature with gaps modelled as data is not constant (its gaps
         # carry information).
-        constant = None if gaps else _constant(values, dtypes[name], "feature")
+        constant = None if gaps else constant_spec(values, dtypes[name], "feature")
         if constant is not None:
             constants.append({**constant, "name": name})
             continue
-        spec = _fit_spec(name, kinds[name], dtypes[name], values,
+        spec = fit_column_spec(name, kinds[name], dtypes[name], values,
                          normalization, name in log1p, "feature",
                          rows.row_labels[keep], options)
         if gaps:
@@ -319,12 +324,12 @@ def _fit(rows, dtypes, features, attributes, *, kinds, normalization, log1p,
     attribute_specs = []
     series_labels = np.asarray(rows.series_labels, dtype=object)
     for name in attributes:
-        constant = _constant(rows.attributes[name], dtypes[name])
+        constant = constant_spec(rows.attributes[name], dtypes[name])
         if constant is not None:
             constants.append({**constant, "name": name})
             continue
         attribute_specs.append(
-            _fit_spec(name, kinds[name], dtypes[name], rows.attributes[name],
+            fit_column_spec(name, kinds[name], dtypes[name], rows.attributes[name],
                       normalization, name in log1p, "attribute",
                       series_labels, options)
         )
@@ -362,9 +367,9 @@ def warn_constants(constants, stacklevel):
         warnings.warn(" ".join(sentences), UserWarning, stacklevel=stacklevel)
 
 
-def _check_options(kinds, normalization, log1p, discrete, names):
-    _check_subset(discrete, names, "discrete")
-    _check_subset(log1p, names, "log1p")
+def check_options(kinds, normalization, log1p, discrete, names):
+    check_subset(discrete, names, "discrete")
+    check_subset(log1p, names, "log1p")
     not_continuous = [n for n in log1p if kinds[n] != "continuous"]
     if not_continuous:
         raise ValueError(
@@ -373,7 +378,7 @@ def _check_options(kinds, normalization, log1p, discrete, names):
         )
     continuous = [n for n in names if kinds[n] == "continuous"]
     if isinstance(normalization, dict):
-        _check_subset(list(normalization), names, "normalization")
+        check_subset(list(normalization), names, "normalization")
         discrete_keys = [n for n in normalization if kinds[n] != "continuous"]
         if discrete_keys:
             raise ValueError(
@@ -469,18 +474,18 @@ def from_dataframe(
     ((2, 4, 1), [3, 2])
     """
     _check_dataframe(df)
-    example_id, time, features, attributes = _long_roles(
+    example_id, time, features, attributes = long_roles(
         df, example_id, time, features, attributes
     )
     keys = [example_id] + ([time] if time is not None else [])
-    _check_missing(missing)
-    options = _fit_options(outliers, non_numeric, max_categories)
-    log1p, discrete = _names(log1p, "log1p"), _names(discrete, "discrete")
+    check_missing(missing)
+    options = fit_options(outliers, non_numeric, max_categories)
+    log1p, discrete = column_names(log1p, "log1p"), column_names(discrete, "discrete")
     names = features + attributes
-    _check_subset(discrete, names, "discrete")
+    check_subset(discrete, names, "discrete")
     df = check_text_numbers(df, names, discrete, options["non_numeric"])
-    kinds = {n: _infer_kind(df[n].dtype, n, discrete) for n in names}
-    norms = _check_options(kinds, normalization, log1p, discrete, names)
+    kinds = {n: infer_kind(df[n].dtype, n, discrete) for n in names}
+    norms = check_options(kinds, normalization, log1p, discrete, names)
     rows = prepare_long(df, example_id, time, kinds, features, attributes,
                         missing)
     dtypes = {n: df[n].dtype for n in names}
@@ -491,7 +496,7 @@ def from_dataframe(
     )
     grid = None
     if time is not None:
-        grid = fit_time_grid(rows, _time_kind(df[time].dtype), df[time].dtype,
+        grid = fit_time_grid(rows, time_kind(df[time].dtype), df[time].dtype,
                              keep)
     used = set(keys + names)
     transformer = TableTransformer(
@@ -504,13 +509,13 @@ def from_dataframe(
     return transformer.encode_rows(rows), transformer
 
 
-def _long_roles(df, example_id, time, features, attributes):
+def long_roles(df, example_id, time, features, attributes):
     """The checked `example_id`, `time`, `features` and `attributes` of a
     long table (`features=None`: every other column)."""
     example_id = check_column_name(example_id, "example_id")
     if time is not None:
         time = check_column_name(time, "time")
-    attributes = _names(attributes, "attributes")
+    attributes = column_names(attributes, "attributes")
     keys = [example_id] + ([time] if time is not None else [])
     if time == example_id:
         raise ValueError("`time` and `example_id` must be different columns.")
@@ -523,7 +528,7 @@ def _long_roles(df, example_id, time, features, attributes):
                 "`df` has no column left for `features` after `example_id`, "
                 "`time` and `attributes`."
             )
-    features = _names(features, "features")
+    features = column_names(features, "features")
     if not features:
         raise ValueError("`features` must list at least one column.")
     check_columns(df, features, "features")
@@ -531,7 +536,7 @@ def _long_roles(df, example_id, time, features, attributes):
     return example_id, time, features, attributes
 
 
-def _time_kind(dtype):
+def time_kind(dtype):
     if pdt.is_datetime64_any_dtype(dtype):
         return "datetime"
     if pdt.is_timedelta64_dtype(dtype):
@@ -559,11 +564,11 @@ def _wide_features(features):
     if isinstance(features, dict):
         feature_columns = {
             check_column_name(name, "features"):
-                _names(cols, f"features[{name!r}]")
+                column_names(cols, f"features[{name!r}]")
             for name, cols in features.items()
         }
     else:
-        feature_columns = {"value": _names(features, "features")}
+        feature_columns = {"value": column_names(features, "features")}
     if not feature_columns or not all(feature_columns.values()):
         raise ValueError(
             "`features` must list at least one step column per feature. "
@@ -579,7 +584,7 @@ def _wide_kinds(df, feature_columns, attributes, discrete):
     for name, cols in feature_columns.items():
         used = [c for c in cols if df[c].notna().any()] or cols
         kind_of = {
-            c: _infer_kind(df[c].dtype, name, discrete) for c in used
+            c: infer_kind(df[c].dtype, name, discrete) for c in used
         }
         kinds[name] = (
             "discrete" if "discrete" in kind_of.values() else "continuous"
@@ -595,7 +600,7 @@ def _wide_kinds(df, feature_columns, attributes, discrete):
             for c in cols
         ]
     for name in attributes:
-        kinds[name] = _infer_kind(df[name].dtype, name, discrete)
+        kinds[name] = infer_kind(df[name].dtype, name, discrete)
         dtypes[name] = df[name].dtype
     return kinds, dtypes, column_dtypes
 
@@ -653,7 +658,7 @@ def from_wide_dataframe(
     """
     _check_dataframe(df)
     feature_columns = _wide_features(features)
-    attributes = _names(attributes, "attributes")
+    attributes = column_names(attributes, "attributes")
     keys = []
     if example_id is not None:
         keys = [check_column_name(example_id, "example_id")]
@@ -676,10 +681,10 @@ def from_wide_dataframe(
         raise ValueError(
             f"Feature names {format_values(clash)} are also attribute columns."
         )
-    _check_missing(missing)
-    options = _fit_options(outliers, non_numeric, max_categories)
-    log1p, discrete = _names(log1p, "log1p"), _names(discrete, "discrete")
-    _check_subset(discrete, names, "discrete")
+    check_missing(missing)
+    options = fit_options(outliers, non_numeric, max_categories)
+    log1p, discrete = column_names(log1p, "log1p"), column_names(discrete, "discrete")
+    check_subset(discrete, names, "discrete")
     declared = [
         c for name in discrete for c in feature_columns.get(name, [name])
     ]
@@ -689,7 +694,7 @@ def from_wide_dataframe(
     kinds, dtypes, column_dtypes = _wide_kinds(
         df, feature_columns, attributes, discrete
     )
-    norms = _check_options(kinds, normalization, log1p, discrete, names)
+    norms = check_options(kinds, normalization, log1p, discrete, names)
     rows = prepare_wide(df, feature_columns, attributes, kinds, missing)
     feature_specs, attribute_specs, constants, t, s, _ = _fit(
         rows, dtypes, list(feature_columns), attributes, kinds=kinds,
@@ -760,7 +765,7 @@ def _attribute_table(attributes, attribute_names, n):
             attribute_names = [
                 f"attribute_{j}" for j in range(values.shape[1])
             ]
-        attribute_names = _names(attribute_names, "attribute_names")
+        attribute_names = column_names(attribute_names, "attribute_names")
         if len(attribute_names) != values.shape[1]:
             raise ValueError(
                 f"`attribute_names` must hold {values.shape[1]} names. "
@@ -820,7 +825,7 @@ def from_arrays(
     n, f = len(arrays), arrays[0].shape[1]
     if feature_names is None:
         feature_names = [f"feature_{j}" for j in range(f)]
-    feature_names = _names(feature_names, "feature_names")
+    feature_names = column_names(feature_names, "feature_names")
     if len(feature_names) != f:
         raise ValueError(
             f"`feature_names` must hold {f} names. Received: {feature_names}"

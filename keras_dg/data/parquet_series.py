@@ -181,7 +181,8 @@ def from_parquet(
             f"column when writing the files. Received: "
             f"non_numeric={non_numeric!r}"
         )
-    log1p, discrete = column_names(log1p, "log1p"), column_names(discrete, "discrete")
+    log1p = column_names(log1p, "log1p")
+    discrete = column_names(discrete, "discrete")
     names = features + attributes
     check_subset(discrete, names, "discrete")
     kinds = {n: infer_kind(empty[n].dtype, n, discrete) for n in names}
@@ -1281,15 +1282,15 @@ class _StreamingFit:
         if kind == "discrete":
             values = state.sample()
             labels = np.empty(len(values), dtype=object)
-            return fit_column_spec(name, kind, dtype, values, norms, log1p, role,
-                             labels, options)
+            return fit_column_spec(name, kind, dtype, values, norms, log1p,
+                                   role, labels, options)
         values, files, rows = state.sample()
         labels = np.empty(len(values), dtype=object)
         far = outlier_mask(np.log1p(values) if log1p else values)
         for i in np.flatnonzero(far):  # Named only in the outlier error.
             labels[i] = _Label(self.files[files[i]], rows[i])
-        return fit_column_spec(name, kind, dtype, values, norms, log1p, role,
-                         labels, options)
+        return fit_column_spec(name, kind, dtype, values, norms, log1p,
+                               role, labels, options)
 
     def _constant(self, name, role):
         if not self.constant_ok.get(name, True):

@@ -227,7 +227,7 @@ def _categories(dtype, values, name, role):
 
 
 def fit_column_spec(name, kind, dtype, values, normalization, log1p, role,
-              labels, options):
+                    labels, options):
     spec = {"name": name, "kind": kind, "dtype": _dtype_name(dtype)}
     if kind == "discrete":
         categories, ordered = _categories(dtype, values, name, role)
@@ -309,13 +309,15 @@ def _fit(rows, dtypes, features, attributes, *, kinds, normalization, log1p,
         gaps = gaps is not None and gaps[keep].any()
         # A feature with gaps modelled as data is not constant (its gaps
         # carry information).
-        constant = None if gaps else constant_spec(values, dtypes[name], "feature")
+        constant = None if gaps else constant_spec(
+            values, dtypes[name], "feature"
+        )
         if constant is not None:
             constants.append({**constant, "name": name})
             continue
         spec = fit_column_spec(name, kinds[name], dtypes[name], values,
-                         normalization, name in log1p, "feature",
-                         rows.row_labels[keep], options)
+                               normalization, name in log1p, "feature",
+                               rows.row_labels[keep], options)
         if gaps:
             # missing="model": the feature's gaps become a channel.
             spec["missing_channel"] = True
@@ -329,9 +331,10 @@ def _fit(rows, dtypes, features, attributes, *, kinds, normalization, log1p,
             constants.append({**constant, "name": name})
             continue
         attribute_specs.append(
-            fit_column_spec(name, kinds[name], dtypes[name], rows.attributes[name],
-                      normalization, name in log1p, "attribute",
-                      series_labels, options)
+            fit_column_spec(name, kinds[name], dtypes[name],
+                            rows.attributes[name], normalization,
+                            name in log1p, "attribute", series_labels,
+                            options)
         )
     warn_constants(constants, stacklevel=4)
     return (feature_specs, attribute_specs, constants, max_sequence_len,
@@ -480,7 +483,8 @@ def from_dataframe(
     keys = [example_id] + ([time] if time is not None else [])
     check_missing(missing)
     options = fit_options(outliers, non_numeric, max_categories)
-    log1p, discrete = column_names(log1p, "log1p"), column_names(discrete, "discrete")
+    log1p = column_names(log1p, "log1p")
+    discrete = column_names(discrete, "discrete")
     names = features + attributes
     check_subset(discrete, names, "discrete")
     df = check_text_numbers(df, names, discrete, options["non_numeric"])
@@ -683,7 +687,8 @@ def from_wide_dataframe(
         )
     check_missing(missing)
     options = fit_options(outliers, non_numeric, max_categories)
-    log1p, discrete = column_names(log1p, "log1p"), column_names(discrete, "discrete")
+    log1p = column_names(log1p, "log1p")
+    discrete = column_names(discrete, "discrete")
     check_subset(discrete, names, "discrete")
     declared = [
         c for name in discrete for c in feature_columns.get(name, [name])

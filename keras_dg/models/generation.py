@@ -735,10 +735,10 @@ def _generation_pools(workers):
 _NOISE_BLOCK_ROWS = 1000
 
 
-# The noise per time step is `sample_len` times the LSTM's, and its drawing
-# on one thread held generation back: drawn by Box-Muller (14 against 22 ms
-# for 1,000 page-view rows, T=550 x 5; generation +19% at page-view, +8% at
-# MBA, in-process A/B in benchmarks/RESULTS.md).
+# The noise per time step is `sample_len` times the LSTM's, drawn on one
+# thread beside generation: by Box-Muller, 14 against the ziggurat's 22 ms
+# for 1,000 page-view rows (T=550 x 5). Generation 0.97-1.25x at page-view,
+# 1.01-1.08x at MBA (benchmarks/step_noise_draw.py, RESULTS.md).
 _BOX_MULLER_INPUTS = ("step_noise",)
 
 

@@ -469,6 +469,16 @@ class TableTransformer:
         Returns:
             A pandas DataFrame; see the class docstring for its layout.
         """
+        return pd.DataFrame(self.inverse_columns(dataset))
+
+    def inverse_columns(self, dataset):
+        """`inverse_transform`'s columns, without the DataFrame: a dict from
+        column name to `pd.Series`, in the table's column order.
+
+        For writers that convert each column on its own (to Arrow, say):
+        building the DataFrame copies every column into pandas' 2-D blocks,
+        which was half of `inverse_transform`'s time at 950,000 rows.
+        """
         features, attributes, lengths = self._check_data(dataset)
         n, t = features.shape[:2]
         lengths = np.clip(lengths, 0, t)
@@ -502,8 +512,7 @@ class TableTransformer:
             columns[spec["name"]] = finish_column(spec, values)
             start += width
         self._restore_constants(columns, len(series))
-        table = pd.DataFrame(columns)
-        return table[[c for c in self.column_order if c in table.columns]]
+        return self._ordered(columns)
 
     def _gap_masks(self, features, lengths):
         """`missing_masks` of decoded arrays (features, lengths)."""
@@ -551,8 +560,17 @@ class TableTransformer:
                 columns[column] = restore_dtype(values, spec, dtype)
             start += width
         self._restore_constants(columns, n, lengths)
-        table = pd.DataFrame(columns)
-        return table[[c for c in self.column_order if c in table.columns]]
+        return self._ordered(columns)
+
+    def _ordered(self, columns):
+        """`columns` as `pd.Series`, in `column_order`."""
+        return {
+            name: (
+                columns[name] if isinstance(columns[name], pd.Series)
+                else pd.Series(columns[name])
+            )
+            for name in self.column_order if name in columns
+        }
 
     # --- Config ---------------------------------------------------------------
 

@@ -808,18 +808,25 @@ class _Writer:
 # === Part formats ===
 
 
-def _table(transformer, dataset, start):
-    """The chunk's table; series numbered from `start` (its first row)."""
-    table = transformer.inverse_transform(dataset)
+def _columns(transformer, dataset, start):
+    """The chunk's table as its columns (`inverse_columns`); series
+    numbered from `start` (its first row)."""
+    import pandas as pd
+
+    columns = transformer.inverse_columns(dataset)
     if transformer.example_id is not None:
         column = transformer.example_id
-        table[column] = table[column].to_numpy() + start
-    return table
+        columns[column] = pd.Series(columns[column].to_numpy() + start)
+    return columns
 
 
 class _ArrowSink:
     """One table file written chunk by chunk through pyarrow (the schema is
-    the first chunk's); subclasses open the writer and write a chunk."""
+    the first chunk's, from its DataFrame, so that pandas reads the file
+    back with the dtypes of `generate_dataframe`); subclasses open the
+    writer and write a chunk. The later chunks go column by column to
+    Arrow, without a DataFrame (whose building copied every column: with
+    Arrow's conversion, 0.6 of the chunk's decoding time)."""
 
     def __init__(self, path, transformer):
         self.path = path
@@ -829,16 +836,25 @@ class _ArrowSink:
         self._schema = None
 
     def write(self, dataset, start):
+        import pandas as pd
         import pyarrow as pa
 
-        table = _table(self.transformer, dataset, start)
-        arrow = pa.Table.from_pandas(
-            table, schema=self._schema, preserve_index=False
-        )
+        columns = _columns(self.transformer, dataset, start)
         if self._writer is None:
+            arrow = pa.Table.from_pandas(
+                pd.DataFrame(columns), preserve_index=False
+            )
             self._schema = arrow.schema
-            self.columns = [str(c) for c in table.columns]
+            self.columns = [str(c) for c in columns]
             self._writer = self._open()
+        else:
+            arrow = pa.Table.from_arrays(
+                [
+                    pa.Array.from_pandas(column, type=field.type)
+                    for column, field in zip(columns.values(), self._schema)
+                ],
+                schema=self._schema,
+            )
         self._write(arrow)
 
     def finish(self):
@@ -851,12 +867,23 @@ class _ArrowSink:
 
 
 class _ParquetSink(_ArrowSink):
-    """One Parquet file; each chunk a row group."""
+    """One Parquet file; each chunk a row group.
+
+    Dictionary encoding for every column but the floating-point ones:
+    generated floats almost never repeat, so their dictionaries only cost
+    time (a 17,000-series FCC_MBA chunk wrote in 0.27 s instead of 0.44 s,
+    and its file came out 5% smaller; benchmarks/RESULTS.md)."""
 
     def _open(self):
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        return pq.ParquetWriter(self.path, self._schema)
+        dictionary = [
+            f.name for f in self._schema if not pa.types.is_floating(f.type)
+        ]
+        return pq.ParquetWriter(
+            self.path, self._schema, use_dictionary=dictionary or False
+        )
 
     def _write(self, arrow):
         self._writer.write_table(arrow)

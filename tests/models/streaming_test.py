@@ -470,3 +470,41 @@ def test_a_constant_feature_follows_the_layout():
     assert out["unit_2"].isna().tolist() == [False, True]
     back = streaming.with_layout(wide, "long")
     assert back.inverse_transform(dataset)["unit"].tolist() == ["ms"] * 5
+
+
+@pytest.mark.parametrize("layout", ["long", "wide"])
+def test_parquet_keeps_every_dtype_across_chunks(tmp_path, small_chunks, layout):
+    # The chunks after the first go to Arrow column by column
+    # (`_ArrowSink.write`): they must read back with the first one's dtypes.
+    rng = np.random.default_rng(1)
+    n, t = 6, 4
+    table = pd.DataFrame({
+        "id": np.repeat(np.arange(n), t),
+        "day": np.tile(pd.date_range("2024-01-01", periods=t, freq="D"), n),
+        "load": rng.normal(size=n * t).round(3),
+        "count": rng.integers(0, 50, size=n * t),
+        "state": rng.choice(["up", "down"], size=n * t),
+        "gap": np.where(rng.random(n * t) < 0.3, np.nan, rng.random(n * t)),
+        "site": np.repeat(rng.choice(["x", "y", "z"], size=n), t),
+        "big": np.repeat(rng.random(n) < 0.5, t),
+        "tier": pd.Categorical(np.repeat(rng.choice(["lo", "hi"], size=n), t)),
+    })
+    dataset, transformer = from_dataframe(
+        table, "id", "day", ["load", "count", "state", "gap"],
+        attributes=["site", "big", "tier"], sample_len=2, missing="model",
+    )
+    model = keras_dg.DoppelGANger(
+        dataset.feature_outputs, dataset.attribute_outputs,
+        max_sequence_len=t, sample_len=2,
+        transformer=streaming.with_layout(transformer, layout),
+        **dict(TINY, seed=0),
+    )
+    expected = model.generate_dataframe(5, seed=2, batch_size=2)
+    manifest = model.generate_to(
+        tmp_path / "pq", 5, rows_per_file=5, seed=2, batch_size=2,
+        progress=False,
+    )
+    assert len(manifest["parts"]) == 1  # one part of several chunks
+    pd.testing.assert_frame_equal(
+        _parquet_parts(tmp_path / "pq", manifest), expected
+    )

@@ -825,8 +825,8 @@ class _ArrowSink:
     the first chunk's, from its DataFrame, so that pandas reads the file
     back with the dtypes of `generate_dataframe`); subclasses open the
     writer and write a chunk. The later chunks go column by column to
-    Arrow, without a DataFrame (whose building copied every column: with
-    Arrow's conversion, 0.6 of the chunk's decoding time)."""
+    Arrow, without a DataFrame (whose building copies every column into
+    pandas' blocks)."""
 
     def __init__(self, path, transformer):
         self.path = path
@@ -871,8 +871,9 @@ class _ParquetSink(_ArrowSink):
 
     Dictionary encoding for every column but the floating-point ones:
     generated floats almost never repeat, so their dictionaries only cost
-    time (a 17,000-series FCC_MBA chunk wrote in 0.27 s instead of 0.44 s,
-    and its file came out 5% smaller; benchmarks/RESULTS.md)."""
+    time and space (with the column-by-column conversion: 0.14 instead of
+    0.23 CPU-seconds per 17,000-series FCC_MBA chunk, a 5% smaller file;
+    benchmarks/RESULTS.md)."""
 
     def _open(self):
         import pyarrow as pa

@@ -23,6 +23,8 @@ DP-SGD runs on the TensorFlow backend.
 
     python recipes/netshare_dp.py --data ../shared/data/FCC_MBA \\
         --pretrain-seconds 240 --epochs 100 --noise-multiplier 1.0
+    python recipes/netshare_dp.py --data ../shared/data/FCC_MBA \\
+        --epsilon 2,5,10 --seeds 3       # a sweep: mean +- sd over seeds
     python recipes/netshare_dp.py --data ../shared/data/FCC_MBA --quick
 """
 
@@ -81,7 +83,7 @@ def pretrain(public, folder, seconds, seed, quick):
         "description": "FCC_MBA public part (NetShare recipe)"})
 
 
-def dp_train(model, train, test, args):
+def dp_train(model, train, test, args, noise_multiplier, seed):
     """DP-SGD training of `model`; its epsilon and fidelity."""
     from keras_dg.evaluation import evaluate
     from keras_dg.privacy import PrivacyBudgetCallback
@@ -92,14 +94,26 @@ def dp_train(model, train, test, args):
     model.fit(train, batch_size=args.batch_size, epochs=args.epochs,
               callbacks=[callback], verbose=0)
     synthetic = model.generate(
-        attributes=np.repeat(test.attributes, 5, axis=0), seed=args.seed
+        attributes=np.repeat(test.attributes, 5, axis=0), seed=seed
     )
-    result = evaluate(test, synthetic, train=train, seed=args.seed,
+    result = evaluate(test, synthetic, train=train, seed=seed,
                       metrics=["autocorrelation", "discriminative",
                                "midpoints"])
     return (model.privacy["epsilon"],
             {k: result["summary"].get(k) for k in METRICS},
             {k: result["floor"].get(k) for k in METRICS})
+
+
+def _positive_floats(text):
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        values = []
+    if not values or min(values) <= 0:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated positive numbers, got {text!r}"
+        )
+    return values
 
 
 def parse_args(argv=None):
@@ -114,22 +128,88 @@ def parse_args(argv=None):
     parser.add_argument("--epochs", type=int, default=100,
                         help="DP-SGD epochs of both private runs")
     parser.add_argument("--batch-size", type=int, default=20)
-    parser.add_argument("--noise-multiplier", type=float, default=1.0)
+    privacy = parser.add_mutually_exclusive_group()
+    privacy.add_argument(
+        "--noise-multiplier", type=_positive_floats, default=[1.0],
+        help="critic noise multiplier(s), comma-separated (default: 1.0)")
+    privacy.add_argument(
+        "--epsilon", type=_positive_floats, default=None,
+        help="target epsilon(s), comma-separated: each run's noise "
+             "multiplier is the smallest that spends at most it")
     parser.add_argument("--l2-norm-clip", type=float, default=1.0)
     parser.add_argument("--delta", type=float, default=1e-5)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="the first seed (default: 0)")
+    parser.add_argument("--seeds", type=int, default=1,
+                        help="seeds --seed .. --seed + N - 1: each its own "
+                             "private split and runs (default: 1)")
     parser.add_argument("--out", default="runs/netshare_dp")
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: tiny networks, 1 epoch, 5 s")
     args = parser.parse_args(argv)
     if args.quick:
         args.epochs, args.pretrain_seconds = 1, 5
-    for name in ("epochs", "batch_size"):
+    for name in ("epochs", "batch_size", "seeds"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be positive")
-    if args.noise_multiplier <= 0:
-        parser.error("--noise-multiplier must be positive")
     return args
+
+
+def _settings(args, folder, n_train):
+    """`(target epsilon or None, noise multiplier)` of each sweep point: a
+    target's noise multiplier is the smallest that spends at most it in
+    `--epochs` epochs, accounted as `PrivacyBudgetCallback.for_model` will
+    account the runs (the preset's packing and critics)."""
+    if args.epsilon is None:
+        return [(None, sigma) for sigma in args.noise_multiplier]
+    from keras_dg import DoppelGANger
+    from keras_dg.privacy import DPSetup
+
+    model = DoppelGANger.from_preset(folder, load_weights=False,
+                                     dp_noise_multiplier=1.0)
+    setup = DPSetup.from_model(model, n_train, args.batch_size,
+                               delta=args.delta)
+    return [
+        (target, setup.noise_multiplier_for_epsilon(target, epochs=args.epochs))
+        for target in args.epsilon
+    ]
+
+
+def _mean_sd(values):
+    values = np.asarray(values, dtype="float64")
+    return float(values.mean()), float(values.std())
+
+
+def summarize(records):
+    """Mean and sd over seeds per (noise multiplier, run)."""
+    groups = {}
+    for r in records:
+        groups.setdefault((r["noise_multiplier"], r["run"]), []).append(r)
+    summary = []
+    for (sigma, run), rows in groups.items():
+        summary.append({
+            "noise_multiplier": sigma, "run": run,
+            "target_epsilon": rows[0]["target_epsilon"], "seeds": len(rows),
+            "epsilon": _mean_sd([r["epsilon"] for r in rows]),
+            "metrics": {m: _mean_sd([r["metrics"][m] for r in rows])
+                        for m in METRICS},
+            "floor": {m: _mean_sd([r["floor"][m] for r in rows])
+                      for m in METRICS},
+        })
+    return summary
+
+
+def _print_summary(summary):
+    print(f"{'noise':>7}{'epsilon':>9}  {'run':<24}" + "".join(
+        f"{m:>26}" for m in METRICS))
+    for row in summary:
+        print(f"{row['noise_multiplier']:>7.3g}{row['epsilon'][0]:>9.3g}  "
+              f"{row['run']:<24}" + "".join(
+                  f"{row['metrics'][m][0]:>15.4g} +- {row['metrics'][m][1]:<7.2g}"
+                  for m in METRICS))
+    floor = summary[0]["floor"]
+    print(f"{'':>16}  {'floor (real vs real)':<24}" + "".join(
+        f"{floor[m][0]:>15.4g} +- {floor[m][1]:<7.2g}" for m in METRICS))
 
 
 def main(argv=None):
@@ -146,38 +226,53 @@ def main(argv=None):
     keras.utils.set_random_seed(args.seed)
     try:
         data = load_dg(args.data, split="train")
-        public, train, test = split_by_technology(
-            data, args.technology, args.seed
-        )
+        splits = {
+            seed: split_by_technology(data, args.technology, seed)
+            for seed in range(args.seed, args.seed + args.seeds)
+        }
     except (ValueError, FileNotFoundError) as e:
         print(f"netshare_dp.py: error: {e}", file=sys.stderr)
         return 2
+    public, train, test = splits[args.seed]
     print(f"public: {len(public)} series; private: {len(train)} train, "
-          f"{len(test)} test (technology {args.technology})")
+          f"{len(test)} test (technology {args.technology}); "
+          f"{args.seeds} seed(s)")
     os.makedirs(args.out, exist_ok=True)
+    # The public data (every other technology) is the same for every seed:
+    # one public preset.
     folder = args.public_preset or pretrain(
         public, os.path.join(args.out, "public_preset"),
         args.pretrain_seconds, args.seed, args.quick,
     )
-    dp = {"dp_noise_multiplier": args.noise_multiplier,
-          "dp_l2_norm_clip": args.l2_norm_clip}
-    fresh = DoppelGANger.from_preset(folder, load_weights=False,
-                                     seed=args.seed, **dp)
-    fresh.compile()
-    tuned = DoppelGANger.from_preset(folder, compile=True, **dp)
-    rows = {"DP from scratch": dp_train(fresh, train, test, args),
-            "DP fine-tune of public": dp_train(tuned, train, test, args)}
-    floor = rows["DP from scratch"][2]
-    print(f"{'run':<24}{'epsilon':>9}" + "".join(f"{m:>28}" for m in METRICS))
-    for name, (epsilon, summary, _) in rows.items():
-        print(f"{name:<24}{epsilon:>9.3g}" + "".join(
-            f"{summary[m]:>28.4g}" for m in METRICS))
-    print(f"{'floor (real vs real)':<24}{'':>9}" + "".join(
-        f"{floor[m]:>28.4g}" for m in METRICS))
+    records = []
+    for target, sigma in _settings(args, folder, len(train)):
+        for seed, (_, train, test) in splits.items():
+            keras.utils.set_random_seed(seed)
+            dp = {"dp_noise_multiplier": sigma,
+                  "dp_l2_norm_clip": args.l2_norm_clip}
+            fresh = DoppelGANger.from_preset(folder, load_weights=False,
+                                             seed=seed, **dp)
+            fresh.compile()
+            tuned = DoppelGANger.from_preset(folder, compile=True, **dp)
+            for run, model in (("DP from scratch", fresh),
+                               ("DP fine-tune of public", tuned)):
+                epsilon, metrics, floor = dp_train(
+                    model, train, test, args, sigma, seed
+                )
+                records.append({
+                    "seed": seed, "noise_multiplier": sigma,
+                    "target_epsilon": target, "run": run,
+                    "epsilon": epsilon, "metrics": metrics, "floor": floor,
+                })
+                print(f"seed {seed} noise {sigma:.3g} epsilon {epsilon:.3g} "
+                      f"{run}: " + ", ".join(
+                          f"{m} {metrics[m]:.4g}" for m in METRICS),
+                      flush=True)
+    summary = summarize(records)
+    _print_summary(summary)
     with open(os.path.join(args.out, "results.json"), "w") as f:
-        json.dump({"args": vars(args), "rows": {
-            k: {"epsilon": v[0], "metrics": v[1], "floor": v[2]}
-            for k, v in rows.items()}}, f, indent=2)
+        json.dump({"args": vars(args), "runs": records,
+                   "summary": summary}, f, indent=2)
     return 0
 
 

@@ -186,6 +186,7 @@ _HYPERPARAMETER_HELP = {
     "d_lr": "critic Adam learning rate",
     "attr_d_lr": "auxiliary critic Adam learning rate",
     "beta1": "Adam beta_1 of the three optimizers",
+    "beta2": "Adam beta_2 of the three optimizers",
     "gen_feature_num_layers": "LSTM layers of the feature generator",
     "gen_feature_num_units": "LSTM units of the feature generator",
     "gen_attribute_num_layers": "layers of the attribute generator MLP",

@@ -84,6 +84,7 @@ TRAINING = {
     "d_lr": (1e-3, "Adam learning rate of the critic."),
     "attr_d_lr": (1e-3, "Adam learning rate of the aux critic."),
     "beta1": (0.5, "Adam beta_1 of the three optimizers."),
+    "beta2": (0.999, "Adam beta_2 of the three optimizers."),
     "fix_feature_network": (
         False, "Retraining mode: only the attribute generator trains."
     ),
@@ -183,7 +184,7 @@ def check_hyperparameters(values):
     ):
         for name in names:
             values[name] = check(values[name], name)
-    for name in ("beta1", "ema_decay"):
+    for name in ("beta1", "beta2", "ema_decay"):
         values[name] = check_float(
             values[name], name, minimum=0, maximum=1, exclusive_maximum=True,
             allow_none=name == "ema_decay",

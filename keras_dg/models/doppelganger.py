@@ -110,6 +110,7 @@ class DoppelGANger(
             loss. Defaults to 1.
         g_lr, d_lr, attr_d_lr: float. Adam learning rates. Default 1e-3.
         beta1: float. Adam beta_1 of the three optimizers. Defaults to 0.5.
+        beta2: float. Adam beta_2 of the three optimizers. Defaults to 0.999.
         gen_feature_num_layers: int. LSTM layers. Defaults to 1.
         gen_feature_num_units: int. LSTM units. Defaults to 100.
         gen_attribute_num_layers: int. Attribute MLP layers. Defaults to 3.
@@ -233,6 +234,7 @@ class DoppelGANger(
         d_lr=DEFAULTS["d_lr"],
         attr_d_lr=DEFAULTS["attr_d_lr"],
         beta1=DEFAULTS["beta1"],
+        beta2=DEFAULTS["beta2"],
         gen_feature_num_layers=DEFAULTS["gen_feature_num_layers"],
         gen_feature_num_units=DEFAULTS["gen_feature_num_units"],
         gen_attribute_num_layers=DEFAULTS["gen_attribute_num_layers"],
@@ -469,7 +471,8 @@ class DoppelGANger(
 
         Args:
             g_optimizer: optimizer (or its name/config) for the generator.
-                Defaults to Adam(`g_lr`, beta_1=`beta1`, epsilon=1e-8).
+                Defaults to Adam(`g_lr`, beta_1=`beta1`, beta_2=`beta2`,
+                epsilon=1e-8).
             d_optimizer: optimizer for the critic. Defaults likewise with
                 `d_lr`.
             attr_d_optimizer: optimizer for the auxiliary critic (only with
@@ -525,7 +528,7 @@ class DoppelGANger(
             return keras.optimizers.Adam(
                 learning_rate=learning_rate,
                 beta_1=self.beta1,
-                beta_2=0.999,
+                beta_2=self.beta2,
                 epsilon=1e-8,
                 name=f"{prefix}_optimizer",
             )

@@ -59,6 +59,7 @@ def test_check_hyperparameters_cleans_numpy_scalars():
     "name, value, message",
     [
         ("beta1", 1.0, r"`beta1` must be a finite number >= 0 and < 1"),
+        ("beta2", 1.0, r"`beta2` must be a finite number >= 0 and < 1"),
         ("num_packing", True, r"`num_packing` must be a positive integer"),
         ("dp_noise_multiplier", -1.0, "`dp_noise_multiplier`"),
         ("privacy", [1], r"`privacy` must be a dict or None"),

@@ -114,8 +114,18 @@ def test_compile_defaults_match_the_original():
         assert isinstance(optimizer, keras.optimizers.Adam)
         assert float(optimizer.learning_rate) == pytest.approx(1e-3)
         assert optimizer.beta_1 == 0.5 and optimizer.epsilon == 1e-8
+        assert optimizer.beta_2 == 0.999
     config = model.get_compile_config()
     assert {"g_optimizer", "d_optimizer", "attr_d_optimizer"} <= set(config)
+
+
+def test_compile_uses_the_configured_learning_rates_and_betas():
+    model = tiny_model(g_lr=2e-4, d_lr=8e-4, attr_d_lr=6e-4, beta1=0.0, beta2=0.9)
+    model.compile()
+    for optimizer, lr in ((model.g_optimizer, 2e-4), (model.d_optimizer, 8e-4),
+                          (model.attr_d_optimizer, 6e-4)):
+        assert float(optimizer.learning_rate) == pytest.approx(lr)
+        assert optimizer.beta_1 == 0.0 and optimizer.beta_2 == 0.9
 
 
 def test_compile_rejects_single_optimizer_and_loss():

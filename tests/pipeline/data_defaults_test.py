@@ -3,6 +3,7 @@ import json
 import pytest
 
 from keras_dg import pipeline
+from keras_dg.models.config import DEFAULTS
 from keras_dg.pipeline import data_defaults
 from tests.harness import tiny_dataset
 from tests.pipeline.tiny_run import TINY_RUN
@@ -55,6 +56,14 @@ def test_a_run_without_preset_takes_its_settings_from_the_data(
     assert manifest["config"]["sample_len"] == 1
     assert manifest["training"]["batch_size"] == 12
     assert manifest["settings_from_data"]["sample_len"]["value"] == 1
+    # The optimizers and rounds stay the paper's (no data rule beat them:
+    # benchmarks/RESULTS.md); only S and the batch size come from the data.
+    assert set(manifest["settings_from_data"]) == {"sample_len", "batch_size"}
+    paper = {"g_lr": 1e-3, "d_lr": 1e-3, "attr_d_lr": 1e-3, "beta1": 0.5,
+             "beta2": 0.999, "d_rounds": 1, "g_rounds": 1}
+    # (A name the config leaves out gets the model's default.)
+    config = dict(DEFAULTS, **manifest["config"])
+    assert {k: config[k] for k in paper} == paper
     assert result.epochs == 1
     # A value the call gives is kept (and not listed as chosen).
     pipeline.run(

@@ -280,6 +280,9 @@ class DoppelGANger(
         self.feature_outputs = _mark_missing_channels(
             self.feature_outputs, self.transformer
         )
+        # Until weights are loaded or set, or the first `fit`: see
+        # `_init_missing_channels`.
+        self._channels_fresh = True
 
         self.num_steps = max_sequence_len // sample_len
         self.addi_outputs = (
@@ -437,7 +440,13 @@ class DoppelGANger(
             and not variable.path.endswith("position_mask")
         ]
 
+    def set_weights(self, weights):
+        self._channels_fresh = False
+        super().set_weights(weights)
+
     def load_own_variables(self, store):
+        # Loaded weights: the missingness channels keep them.
+        self._channels_fresh = False
         # A file saved before `ema_decay` and `full_length` existed holds
         # none of the model's own variables: keep `ema_updates` at 0, so
         # that `generate` uses the loaded raw weights and the next update

@@ -47,9 +47,14 @@ time and are never propagated silently:
   from one more seeded noise input, so the seed contract holds) where the
   other discrete outputs take the argmax: the argmax loses most of a rare
   event (missing only where p > 0.5: 0.04% of the generated steps against
-  2.2% on flights), the draw's rate is the generator's mean p. `generate(...,
-  draw_missing=False)` (`generate_dataframe`, `generate_to`, `keras-dg
-  generate --missing-argmax`) takes the argmax instead.
+  2.2% on flights), the draw's rate is the generator's mean p.
+  `generate(..., draw_missing=False)` (`generate_dataframe`,
+  `generate_to`, `keras-dg generate --missing-argmax`) takes the argmax
+  instead. A fresh model's first `fit` starts each channel at the data's
+  missing rate. Measured on flights (150 s, 3 seeds): the drawn rate is
+  0.023 against 0.022 held out (0.024 in training), but the gaps are
+  single days spread over every route (gap-length W1 2.2x the floor):
+  runs of gaps, and which series have them, are not learnt in that time.
 
 Infinite values, missing series ids or time values are always errors.
 

@@ -45,6 +45,11 @@ def _as_enum(enum_cls, value, argument):
     )
 
 
+_CONFIG_KEYS = (
+    "type_", "dim", "normalization", "is_gen_flag", "is_missing_channel",
+)
+
+
 class Output:
     """One variable (a feature or an attribute) and how it is encoded.
 
@@ -60,6 +65,14 @@ class Output:
             Required for continuous outputs, forbidden for discrete ones.
         is_gen_flag: bool. Marks the internal generation-flag output. Users
             never set it. Defaults to `False`.
+        is_missing_channel: bool. Marks a missingness channel: a
+            `DISCRETE` output of `dim` 2 (present, missing) that
+            `keras_dg.data.from_dataframe(..., missing="model")` adds for a
+            feature with gaps. `DoppelGANger.generate` draws such a
+            channel's category from the generator's softmax instead of
+            taking the argmax (see its `draw_missing`). Only in `to_config`
+            when True, so the configs of other outputs are unchanged.
+            Defaults to `False`.
 
     Example:
 
@@ -69,7 +82,10 @@ class Output:
     {'type_': 'DISCRETE', 'dim': 3, 'normalization': None, 'is_gen_flag': False}
     """
 
-    def __init__(self, type_, dim, normalization=None, is_gen_flag=False):
+    def __init__(
+        self, type_, dim, normalization=None, is_gen_flag=False,
+        is_missing_channel=False,
+    ):
         self.type_ = _as_enum(OutputType, type_, "type_")
         if isinstance(dim, (bool, np.bool_)) or not isinstance(
             dim, (int, np.integer)
@@ -98,6 +114,17 @@ class Output:
             )
         self.normalization = normalization
         self.is_gen_flag = bool(is_gen_flag)
+        self.is_missing_channel = bool(is_missing_channel)
+        if self.is_missing_channel and (
+            self.type_ is not OutputType.DISCRETE or self.dim != 2
+            or self.is_gen_flag
+        ):
+            raise ValueError(
+                "A missingness channel (is_missing_channel=True) is a "
+                "DISCRETE output of dim 2 (present, missing), not the "
+                f"generation flag. Received: type_={self.type_.value!r}, "
+                f"dim={self.dim}, is_gen_flag={self.is_gen_flag}"
+            )
 
     @property
     def is_discrete(self):
@@ -120,7 +147,7 @@ class Output:
         return "tanh"
 
     def to_config(self):
-        return {
+        config = {
             "type_": self.type_.value,
             "dim": self.dim,
             "normalization": (
@@ -128,6 +155,9 @@ class Output:
             ),
             "is_gen_flag": self.is_gen_flag,
         }
+        if self.is_missing_channel:
+            config["is_missing_channel"] = True
+        return config
 
     @classmethod
     def from_config(cls, config):
@@ -136,13 +166,13 @@ class Output:
         if not isinstance(config, dict):
             raise ValueError(
                 "An output spec must be an `Output` or a dict with keys "
-                f"type_, dim, normalization, is_gen_flag. Received: {config!r}"
+                f"{', '.join(_CONFIG_KEYS)}. Received: {config!r}"
             )
-        unknown = set(config) - {"type_", "dim", "normalization", "is_gen_flag"}
+        unknown = set(config) - set(_CONFIG_KEYS)
         if unknown:
             raise ValueError(
                 f"Unknown keys {sorted(unknown)} in output spec {config!r}; "
-                "expected type_, dim, normalization, is_gen_flag."
+                f"expected {', '.join(_CONFIG_KEYS)}."
             )
         return cls(**config)
 
@@ -160,6 +190,8 @@ class Output:
             parts.append(f"normalization={self.normalization.value}")
         if self.is_gen_flag:
             parts.append("is_gen_flag=True")
+        if self.is_missing_channel:
+            parts.append("is_missing_channel=True")
         return f"Output({', '.join(parts)})"
 
 

@@ -45,6 +45,22 @@ def test_invalid_specs(kwargs, message):
         Output(**kwargs)
 
 
+def test_missing_channel_flag():
+    channel = Output("DISCRETE", 2, is_missing_channel=True)
+    config = channel.to_config()
+    assert config["is_missing_channel"] is True
+    assert Output.from_config(json.loads(json.dumps(config))) == channel
+    assert channel != Output("DISCRETE", 2)
+    assert "is_missing_channel=True" in repr(channel)
+    # Other outputs' configs are those of before the flag existed.
+    assert "is_missing_channel" not in Output("DISCRETE", 2).to_config()
+    for kwargs in (dict(type_="DISCRETE", dim=3),
+                   dict(type_="CONTINUOUS", dim=2, normalization="ZERO_ONE"),
+                   dict(type_="DISCRETE", dim=2, is_gen_flag=True)):
+        with pytest.raises(ValueError, match="missingness channel"):
+            Output(**kwargs, is_missing_channel=True)
+
+
 def test_from_config_rejects_unknown_keys():
     with pytest.raises(ValueError, match="Unknown keys"):
         Output.from_config({"type_": "DISCRETE", "dim": 2, "width": 3})

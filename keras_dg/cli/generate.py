@@ -80,6 +80,13 @@ def add_arguments(parser):
              "(default: the model's length, series ending where its "
              "generation flag says)",
     )
+    parser.add_argument(
+        "--missing-argmax", dest="draw_missing", action="store_false",
+        help="missingness channels (tables fitted with --missing model) "
+             "by argmax, as the other discrete outputs: missing only where "
+             "the model's probability is over 0.5, so rare gaps mostly "
+             "vanish (default: each step drawn from that probability)",
+    )
     stream = parser.add_argument_group(
         "streaming to a folder of parts (--format parquet, or --format "
         "csv/npz with any of these flags): constant memory whatever -n; "
@@ -188,12 +195,13 @@ def _synthesize(args, model, given_table):
             )
         return model.generate(
             attributes=attributes, seed=args.seed, batch_size=args.batch_size,
-            length=args.length,
+            length=args.length, draw_missing=args.draw_missing,
         )
     fixed = fixed_attributes(args.fix, model, "--fix") or None
     return model.generate(
         args.n or 1000, seed=args.seed, batch_size=args.batch_size,
         fixed_attributes=fixed, length=args.length,
+        draw_missing=args.draw_missing,
     )
 
 
@@ -288,6 +296,7 @@ def _run_streaming(args):
         seed=args.seed, layout=args.layout, batch_size=args.batch_size,
         shard=args.shard, resume=args.resume, overwrite=args.overwrite,
         progress=args.progress, length=args.length,
+        draw_missing=args.draw_missing,
     )
     start, stop = manifest["rows"]
     what = (

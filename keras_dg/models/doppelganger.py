@@ -15,11 +15,13 @@ from keras_dg.layers.packed_critic import PackedCritic
 from keras_dg.models.config import DEFAULTS
 from keras_dg.models.config import PAPER
 from keras_dg.models.config import check_hyperparameters
+from keras_dg.models.generation import MISSING_UNIFORM
 from keras_dg.models.generation import GenerationMixin
 from keras_dg.models.streaming import StreamingMixin
 from keras_dg.models.train_steps.base import TrainStepMixin
 from keras_dg.preprocessing.gen_flag import check_sample_len
 from keras_dg.preprocessing.per_sample_normalization import addi_outputs
+from keras_dg.specs import Output
 from keras_dg.specs import outputs_from_config
 from keras_dg.specs import outputs_to_config
 from keras_dg.specs import total_dim
@@ -277,6 +279,12 @@ class DoppelGANger(
         for name, value in hyperparameters.items():
             setattr(self, name, value)
         self.transformer = _deserialize_transformer(transformer)
+        self.feature_outputs = _mark_missing_channels(
+            self.feature_outputs, self.transformer
+        )
+        # Until weights are loaded or set, or the first `fit`: see
+        # `_init_missing_channels`.
+        self._channels_fresh = True
 
         self.num_steps = max_sequence_len // sample_len
         self.addi_outputs = (
@@ -434,7 +442,13 @@ class DoppelGANger(
             and not variable.path.endswith("position_mask")
         ]
 
+    def set_weights(self, weights):
+        self._channels_fresh = False
+        super().set_weights(weights)
+
     def load_own_variables(self, store):
+        # Loaded weights: the missingness channels keep them.
+        self._channels_fresh = False
         # A file saved before `ema_decay` and `full_length` existed holds
         # none of the model's own variables: keep `ema_updates` at 0, so
         # that `generate` uses the loaded raw weights and the next update
@@ -681,9 +695,13 @@ class DoppelGANger(
         with `"attributes"` given. Returns a dict of internal tensors (see
         `generate_internal`); `predict` adds the decoded series. With a
         `"full_length"` entry (its values unused), every series runs the
-        full length (what `generate(length=...)` passes)."""
+        full length (what `generate(length=...)` passes); a
+        `"missing_uniform"` entry is for the decoding of `predict` (see
+        `decode_tensors`)."""
         inputs = dict(inputs)
         given = inputs.pop("attributes", None)
+        # Used by `predict_step`'s decoding (`decode_tensors`) only.
+        inputs.pop(MISSING_UNIFORM, None)
         full_length = None
         if inputs.pop("full_length", None) is not None:
             full_length = True
@@ -783,6 +801,31 @@ def _check_outputs(feature_outputs, attribute_outputs):
                     f"`{name}[{i}]` has is_gen_flag=True; the model adds "
                     "the generation flag itself. Pass is_gen_flag=False."
                 )
+
+
+def _mark_missing_channels(outputs, transformer):
+    """`outputs` with `is_missing_channel` set where `transformer`'s
+    feature outputs have it, when both encode the same way: a model saved
+    before the flag existed (its channels plain 2-way outputs) learns
+    which outputs are channels from its transformer."""
+    theirs = getattr(transformer, "feature_outputs", None)
+    if not theirs or len(theirs) != len(outputs):
+        return outputs
+
+    def encoding(output):
+        config = output.to_config()
+        config.pop("is_missing_channel", None)
+        return config
+
+    if any(encoding(a) != encoding(b) for a, b in zip(outputs, theirs)):
+        return outputs
+    return [
+        Output.from_config({
+            **a.to_config(),
+            "is_missing_channel": a.is_missing_channel or b.is_missing_channel,
+        })
+        for a, b in zip(outputs, theirs)
+    ]
 
 
 def _relative_path(variable, model):

@@ -79,7 +79,13 @@ XLA_MIN_WORK = 2_000_000
 JAX_CACHE_ENV = "KERAS_DG_JAX_CACHE_DIR"
 # The generator inputs that have a time axis (axis 1), and what one of
 # their steps is: an LSTM step or a time step.
-_TIME_INPUTS = {"feature_noise": "lstm", "step_noise": "time"}
+_TIME_INPUTS = {
+    "feature_noise": "lstm", "step_noise": "time", "missing_uniform": "time",
+}
+# The input of `generate`'s predict function holding, per time step and
+# missingness channel, the U(0, 1) value its category is drawn with (see
+# `_draw_channels`).
+MISSING_UNIFORM = "missing_uniform"
 
 
 class GenerationMixin:
@@ -97,6 +103,7 @@ class GenerationMixin:
         max_draws=1_000_000,
         use_ema=True,
         length=None,
+        draw_missing=True,
     ):
         """Samples synthetic series.
 
@@ -151,6 +158,15 @@ class GenerationMixin:
                 seed). Train on windows of long series
                 (`TimeSeriesDataset.windows`) to generate series longer than
                 the windows. Defaults to None.
+            draw_missing: bool. How missingness channels (feature outputs
+                with `is_missing_channel`, from `missing="model"`) become
+                one-hot: True draws each step's category from the
+                generator's softmax (missing with its probability p, so a
+                rare gap keeps its rate), False takes the argmax like the
+                other discrete outputs (missing only where p > 0.5: most
+                rare gaps vanish). The draw's U(0, 1) values are one more
+                row-by-row noise input of the seed, so the seed contract
+                above holds. No effect without channels. Defaults to True.
 
         Returns:
             A `TimeSeriesDataset` in the encoded space: continuous features in
@@ -160,6 +176,7 @@ class GenerationMixin:
         """
         batch_size = check_positive_int(batch_size, "batch_size")
         use_ema = check_bool(use_ema, "use_ema")
+        draw_missing = check_bool(draw_missing, "draw_missing")
         length = self._check_length(length)
         if attributes is not None and fixed_attributes is not None:
             raise ValueError(
@@ -178,7 +195,7 @@ class GenerationMixin:
         with self._generation_weights(use_ema):
             return self._generate(
                 n, attributes, fixed_attributes, tolerance, max_draws,
-                batch_size, entropy, length,
+                batch_size, entropy, length, draw_missing,
             )
 
     def _check_length(self, length):
@@ -230,7 +247,7 @@ class GenerationMixin:
 
     def _generate(
         self, n, attributes, fixed_attributes, tolerance, max_draws,
-        batch_size, entropy, length=None,
+        batch_size, entropy, length=None, draw_missing=True,
     ):
         if fixed_attributes is not None:
             rng = np.random.default_rng(
@@ -239,7 +256,7 @@ class GenerationMixin:
             attributes = self._sample_attributes_given(
                 n, fixed_attributes, tolerance, max_draws, batch_size, rng
             )
-        noise = self._generation_noise(n, entropy, length)
+        noise = self._generation_noise(n, entropy, length, draw_missing)
 
         def chunk_inputs(start, stop):
             inputs = noise.rows(start, stop)
@@ -274,15 +291,32 @@ class GenerationMixin:
         """LSTM steps that cover `length` time steps."""
         return -(-length // self.sample_len)
 
-    def _generation_noise(self, n, entropy, length=None):
+    def _generation_noise(self, n, entropy, length=None, draw_missing=True):
         """The row-by-row noise of `generate(n, length=length)` from the
-        root `entropy` (`length` checked)."""
+        root `entropy` (`length` checked): the generator's noise, and with
+        missingness channels their draws' uniforms (`MISSING_UNIFORM`, the
+        last input; all 0.5 without `draw_missing`, which is the argmax)."""
+        shapes = dict(self._noise_shapes(1))
+        channels = self.missing_channel_count
+        steps = self.max_sequence_len
+        if channels and draw_missing:
+            shapes[MISSING_UNIFORM] = (1, self.max_sequence_len, channels)
         if length is None:
-            return _GenerationNoise(self._noise_shapes(1), n, entropy)
-        return _LongGenerationNoise(
-            self._noise_shapes(1), n, entropy, self._lstm_steps(length),
-            self.sample_len,
-        )
+            noise = _GenerationNoise(shapes, n, entropy)
+        else:
+            steps = self._lstm_steps(length) * self.sample_len
+            noise = _LongGenerationNoise(
+                shapes, n, entropy, self._lstm_steps(length),
+                self.sample_len,
+            )
+        if channels and not draw_missing:
+            return _ArgmaxChannels(noise, (steps, channels))
+        return noise
+
+    @property
+    def missing_channel_count(self):
+        """How many feature outputs are missingness channels."""
+        return sum(o.is_missing_channel for o in self.feature_outputs)
 
     def _generation_jit(self, length, rows):
         """False: `rows` series of `length` run without XLA; None: with the
@@ -484,12 +518,14 @@ class GenerationMixin:
 
     def generate_dataframe(
         self, n=None, attributes=None, seed=None, batch_size=1000,
-        length=None,
+        length=None, draw_missing=True,
     ):
         """`generate` (from the weight average, see `generate`'s
         `use_ema`), turned into a pandas DataFrame in real units by the
         model's `transformer` (see `keras_dg.data.TableTransformer`);
-        `length` gives series of that many steps (see `generate`)."""
+        `length` gives series of that many steps, `draw_missing=False`
+        takes the argmax of missingness channels instead of drawing them
+        (see `generate`)."""
         if self.transformer is None:
             raise ValueError(
                 "This model has no `transformer`: build the data with "
@@ -498,7 +534,8 @@ class GenerationMixin:
             )
         return self.transformer.inverse_transform(
             self.generate(n, attributes=attributes, seed=seed,
-                          batch_size=batch_size, length=length)
+                          batch_size=batch_size, length=length,
+                          draw_missing=draw_missing)
         )
 
     def _check_given_attributes(self, attributes, n):
@@ -519,7 +556,8 @@ class GenerationMixin:
         return attributes
 
     def decode_tensors(
-        self, features, attributes, gen_flag, given_attributes=None
+        self, features, attributes, gen_flag, given_attributes=None,
+        missing_uniform=None,
     ):
         """Internal generator outputs to encoded series, in `keras.ops`.
 
@@ -528,7 +566,10 @@ class GenerationMixin:
         `renormalize_per_sample`), zeroes every step after each series' end,
         turns discrete blocks into one-hot, and clips continuous values to
         their normalization's range (the generated min/max can otherwise
-        push them outside it; original issues #28 and #41).
+        push them outside it; original issues #28 and #41). Missingness
+        channels are drawn with `missing_uniform` [B, T, channels] (missing
+        where u < p(missing); see `_draw_channels`); without it they take
+        the argmax like every discrete block.
 
         Returns:
             `(features [B, T, F], attributes [B, A_real])` tensors.
@@ -543,7 +584,12 @@ class GenerationMixin:
                 self.feature_outputs,
                 epsilon=EPSILON,
             )
-        features = _finish(features, self.feature_outputs)
+        drawn = None
+        if missing_uniform is not None and self.missing_channel_count:
+            drawn = _draw_channels(
+                features, self.feature_outputs, missing_uniform
+            )
+        features = _finish(features, self.feature_outputs, drawn)
         features = features * gen_flag[..., None]
         if given_attributes is not None:
             real_attributes = ops.cast(given_attributes, "float32")
@@ -554,11 +600,15 @@ class GenerationMixin:
             )
         return features, real_attributes
 
-    def decode(self, features, attributes, gen_flag, given_attributes=None):
+    def decode(
+        self, features, attributes, gen_flag, given_attributes=None,
+        missing_uniform=None,
+    ):
         """`decode_tensors` on arrays, as an encoded `TimeSeriesDataset`
         (the form `generate` returns)."""
         features, attributes = self.decode_tensors(
-            features, attributes, gen_flag, given_attributes
+            features, attributes, gen_flag, given_attributes,
+            missing_uniform,
         )
         return self._dataset(features, attributes, gen_flag)
 
@@ -587,6 +637,7 @@ class GenerationMixin:
             outputs["attributes"],
             outputs["gen_flag"],
             given_attributes=inputs.get("attributes"),
+            missing_uniform=inputs.get(MISSING_UNIFORM),
         )
         outputs["decoded_features"] = features
         outputs["decoded_attributes"] = attributes
@@ -624,9 +675,38 @@ def _replicas(model):
 
 
 
-def _finish(values, outputs):
-    """One-hot discrete blocks, clip continuous blocks to their range."""
+def _draw_channels(values, outputs, uniform):
+    """`{output index: one-hot [..., 2]}`: each missingness channel's
+    category drawn from its softmax block `(p0, p1)` of `values` with the
+    next column of `uniform` [..., channels]: missing where `u (p0 + p1) <
+    p1`, i.e. with probability p1 for u ~ U(0, 1). u = 0.5 gives the argmax
+    (missing where p1 > p0, present on a tie, up to round-off)."""
+    values = ops.convert_to_tensor(values)
+    uniform = ops.cast(uniform, values.dtype)
+    drawn, k = {}, 0
+    for i, (output, start, _) in enumerate(output_slices(outputs)):
+        if not output.is_missing_channel:
+            continue
+        present, missing = values[..., start], values[..., start + 1]
+        is_missing = ops.cast(
+            uniform[..., k] * (present + missing) < missing, values.dtype
+        )
+        drawn[i] = ops.stack([1.0 - is_missing, is_missing], axis=-1)
+        k += 1
+    return drawn
+
+
+def _finish(values, outputs, drawn=None):
+    """One-hot discrete blocks, clip continuous blocks to their range;
+    `drawn` (`{output index: one-hot block}`, see `_draw_channels`)
+    replaces those outputs' argmax."""
     values = harden(ops.convert_to_tensor(values), outputs)
+    if drawn:
+        pieces = [
+            drawn[i] if i in drawn else values[..., start:end]
+            for i, (_, start, end) in enumerate(output_slices(outputs))
+        ]
+        values = ops.concatenate(pieces, axis=-1)
     low, high = [], []
     for output, start, end in output_slices(outputs):
         bounds = (0.0, 1.0) if output.is_discrete else output.value_range
@@ -746,6 +826,12 @@ def _ziggurat(stream, shape):
     return stream.standard_normal(shape, dtype=np.float32)
 
 
+def _uniform(stream, shape):
+    """U[0, 1) float32 values; row after row of the stream, as
+    `_box_muller`."""
+    return stream.random(shape, dtype=np.float32)
+
+
 def _box_muller(stream, shape):
     """Standard normal float32 values [rows, ...] from float32 uniforms
     (Box-Muller; float32 uniforms bound the values at 5.8 standard
@@ -798,6 +884,7 @@ class _GenerationNoise:
                 stream = np.random.default_rng(seed)
                 draw = (
                     _box_muller if name in _BOX_MULLER_INPUTS
+                    else _uniform if name == MISSING_UNIFORM
                     else _ziggurat
                 )
                 arrays[name] = draw(stream, (rows, *shape))
@@ -865,6 +952,29 @@ class _LongGenerationNoise:
         for name, size in self.sizes.items():
             parts = [inputs[name]] + [e[name] for e in extensions]
             inputs[name] = np.concatenate(parts, axis=1)[:, :size]
+        return inputs
+
+
+class _ArgmaxChannels:
+    """`noise` with `MISSING_UNIFORM` all 0.5 (`generate(...,
+    draw_missing=False)`): the channels' argmax, through the same predict
+    function as the draw.
+
+    Args:
+        noise: `_GenerationNoise` or `_LongGenerationNoise` without
+            `MISSING_UNIFORM`.
+        shape: `(time steps, channels)` of one row.
+    """
+
+    def __init__(self, noise, shape):
+        self.noise = noise
+        self.shape = tuple(shape)
+
+    def rows(self, start, stop):
+        inputs = dict(self.noise.rows(start, stop))
+        inputs[MISSING_UNIFORM] = np.full(
+            (stop - start, *self.shape), 0.5, "float32"
+        )
         return inputs
 
 

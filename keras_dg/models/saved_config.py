@@ -210,13 +210,14 @@ def _check_outputs(outputs, field):
             raise
         raise ValueError(f"The saved config's `{field}`: {e}") from None
     for i, output in enumerate(outputs):
-        if isinstance(output, dict) and not isinstance(
-            output.get("is_gen_flag", False), bool
-        ):
-            raise ValueError(
-                f"The saved config's `{field}[{i}].is_gen_flag` must be "
-                f"true or false. Received: {output['is_gen_flag']!r}"
-            )
+        for flag in ("is_gen_flag", "is_missing_channel"):
+            if isinstance(output, dict) and not isinstance(
+                output.get(flag, False), bool
+            ):
+                raise ValueError(
+                    f"The saved config's `{field}[{i}].{flag}` must be "
+                    f"true or false. Received: {output[flag]!r}"
+                )
 
 
 def constructor_arguments(cls):

@@ -61,7 +61,7 @@ _CHUNK_STEPS = 250_000
 # The settings a resumed run must share with the recorded one.
 _RUN_KEYS = (
     "n", "seed", "entropy", "format", "layout", "rows_per_file", "shard",
-    "use_ema", "length", "model",
+    "use_ema", "length", "draw_missing", "model",
 )
 
 
@@ -83,6 +83,7 @@ class StreamingMixin:
         progress=True,
         use_ema=True,
         length=None,
+        draw_missing=True,
     ):
         """Generates `n` series into a folder of part files, in chunks.
 
@@ -148,6 +149,10 @@ class StreamingMixin:
                 `"wide"` table holds the model's `max_sequence_len` steps:
                 a longer `length` needs the long layout (or npz). Defaults
                 to None.
+            draw_missing: bool. Missingness channels drawn from the
+                generator's softmax (True) or by argmax (False), as in
+                `generate`; recorded in the manifest for a model with
+                channels (None without). Defaults to True.
 
         Returns:
             The manifest, a dict: the settings, `parts` (each `file`,
@@ -162,6 +167,7 @@ class StreamingMixin:
         run = _check_run(
             self, path, n, format, rows_per_file, seed, layout, batch_size,
             shard, resume, overwrite, progress, use_ema, length,
+            draw_missing,
         )
         folder = run["folder"]
         names = _record_names(run["shard"])
@@ -182,7 +188,9 @@ class StreamingMixin:
             if run["progress"] else None
         )
         length = run["length"]
-        noise = self._generation_noise(n, run["entropy"], length)
+        noise = self._generation_noise(
+            n, run["entropy"], length, run["draw_missing"] is not False
+        )
         size = min(run["batch_size"], n)  # as `generate`
         with self._generation_weights(
             run["use_ema"]
@@ -279,7 +287,7 @@ def shard_rows(shard, n):
 
 def _check_run(
     model, path, n, fmt, rows_per_file, seed, layout, batch_size, shard,
-    resume, overwrite, progress, use_ema, length,
+    resume, overwrite, progress, use_ema, length, draw_missing=True,
 ):
     """Every argument checked before any work; the run's plan."""
     try:
@@ -297,6 +305,7 @@ def _check_run(
     overwrite = check_bool(overwrite, "overwrite")
     progress = check_bool(progress, "progress")
     use_ema = check_bool(use_ema, "use_ema")
+    draw_missing = check_bool(draw_missing, "draw_missing")
     length = model._check_length(length)
     shard = check_shard(shard, n)
     if layout is not None:
@@ -364,6 +373,10 @@ def _check_run(
         "rows": list(rows),
         "use_ema": use_ema,
         "length": length,
+        # Only with missingness channels (records before it had none).
+        "draw_missing": (
+            draw_missing if model.missing_channel_count else None
+        ),
         "batch_size": batch_size,
         "chunk": chunk,
         "resume": resume,

@@ -42,8 +42,9 @@ def test_channels_encode_the_gaps():
     # Every feature with a gap (the missing step gives all of them one in
     # series b) gets a channel; so does `temp`, missing at b's t=2.
     assert tt.missing_channels == ["load", "jobs", "state", "temp"]
-    discrete2 = Output(OutputType.DISCRETE, 2)
-    assert ds.feature_outputs[-4:] == [discrete2] * 4
+    channel = Output(OutputType.DISCRETE, 2, is_missing_channel=True)
+    assert ds.feature_outputs[-4:] == [channel] * 4
+    assert not any(o.is_missing_channel for o in ds.feature_outputs[:-4])
     masks = tt.missing_masks(ds)
     np.testing.assert_array_equal(
         masks["load"], [[0, 1, 0, 1, 0], [0, 0, 1, 0, 0]]
@@ -195,6 +196,11 @@ def test_cli_flag_accepts_model():
          "model", "--out", "o"]
     )
     assert args.missing == "model"
+    generate = ["generate", "--model", "m.keras", "--out", "o.csv"]
+    assert build_parser().parse_args(generate).draw_missing is True
+    assert build_parser().parse_args(
+        generate + ["--missing-argmax"]
+    ).draw_missing is False
 
 
 @pytest.mark.backend
@@ -229,7 +235,24 @@ def test_model_learns_channels_and_saves_them(tmp_path):
     np.testing.assert_array_equal(
         out["load"].isna().to_numpy(), masks["load"][generated.gen_flag > 0]
     )
+    assert loaded.feature_outputs[-1].is_missing_channel
+    # The table drawn (the default) and by argmax: the same values where
+    # both have one, NaN where the channel (drawn or argmax) says missing.
+    argmax = loaded.generate_dataframe(5, seed=0, draw_missing=False)
+    drawn = loaded.generate_dataframe(5, seed=0)
+    assert argmax["load"].isna().sum() == loaded.generate(
+        5, seed=0, draw_missing=False).features[..., -1].sum()
+    both = drawn["load"].notna() & argmax["load"].notna()
+    np.testing.assert_allclose(drawn["load"][both], argmax["load"][both],
+                               rtol=1e-6)
     folder = str(tmp_path / "preset")
     model.save_to_preset(folder)
     again = keras_dg.DoppelGANger.from_preset(folder)
     assert again.transformer.missing_channels == ["load"]
+    assert again.feature_outputs[-1].is_missing_channel
+    # A model saved before the flag existed (its channel a plain 2-way
+    # output) learns its channels from its transformer.
+    config = model.get_config()
+    config["feature_outputs"][-1].pop("is_missing_channel")
+    old = keras_dg.DoppelGANger.from_config(config)
+    assert old.feature_outputs == data.feature_outputs

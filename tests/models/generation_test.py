@@ -446,3 +446,160 @@ def test_the_step_noise_draw_is_standard_normal_and_row_by_row():
     for a, b in [(0, 1), (0, 28), (27, 54)]:
         assert abs(np.corrcoef(rows[:, a], rows[:, b])[0, 1]) < 0.1
     assert np.isfinite(values).all() and np.abs(values).max() < 6.0
+
+
+# --- Missingness channels: drawn from the softmax (`draw_missing`) ---------
+
+CHANNEL_OUTPUTS = [
+    Output("CONTINUOUS", 1, "ZERO_ONE"),
+    Output("DISCRETE", 2, is_missing_channel=True),
+]
+
+
+def channel_model(p_missing=0.2, t=8, **kwargs):
+    """A tiny untrained model whose missingness channel's softmax is
+    `(1 - p_missing, p_missing)` at every step (the channel's logits
+    forced: zero weights, a bias of the log-odds) and whose series all run
+    the full length."""
+    from tests.harness import TINY
+
+    config = dict(TINY, seed=0, full_length=True, block_heads="shared")
+    config.update(kwargs)
+    model = keras_dg.DoppelGANger(
+        CHANNEL_OUTPUTS, [Output("DISCRETE", 2)], max_sequence_len=t,
+        sample_len=2, **config,
+    )
+    channel = [1, 2]  # The channel's columns of the heads' logits.
+    log_odds = np.log(p_missing / (1.0 - p_missing))
+    generator = model.feature_generator
+    for variable in generator.weights:
+        name = variable.path.rsplit("/", 2)
+        if name[-1] not in ("kernel", "bias", "step_noise_kernel"):
+            continue
+        if name[-2].startswith("lstm_cell"):
+            continue
+        value = np.array(keras.ops.convert_to_numpy(variable))
+        width = len(CHANNEL_OUTPUTS[0:1]) + 2 + 2  # value, channel, flag.
+        columns = [
+            c for c in range(value.shape[-1]) if c % width in channel
+        ]
+        value[..., columns] = 0.0
+        if name[-1] == "bias" and name[-2] == "heads":
+            value[2] = log_odds
+        variable.assign(value)
+    return model
+
+
+def channel_rate(dataset):
+    return float(dataset.features[..., 2].mean())
+
+
+def test_missingness_channel_is_drawn_from_the_softmax():
+    model = channel_model(0.2)
+    drawn = model.generate(1000, seed=0)
+    # 8,000 steps: the rate's standard error is 0.0045.
+    assert abs(channel_rate(drawn) - 0.2) < 0.02
+    # One-hot, everywhere.
+    np.testing.assert_array_equal(drawn.features[..., 1:3].sum(-1), 1.0)
+    # The argmax never says missing at p = 0.2; at p = 0.8 always.
+    argmax = model.generate(1000, seed=0, draw_missing=False)
+    assert channel_rate(argmax) == 0.0
+    np.testing.assert_array_equal(argmax.features[..., 0],
+                                  drawn.features[..., 0])
+    often = channel_model(0.8)
+    assert abs(channel_rate(often.generate(1000, seed=0)) - 0.8) < 0.02
+    assert channel_rate(often.generate(50, seed=0, draw_missing=False)) == 1
+    with pytest.raises(ValueError, match="draw_missing"):
+        model.generate(2, draw_missing="yes")
+
+
+def test_drawn_channels_keep_the_seed_contract():
+    model = channel_model(0.3)
+    a = model.generate(37, seed=5)
+    np.testing.assert_array_equal(
+        a.features[..., 1:3], model.generate(37, seed=5).features[..., 1:3]
+    )
+    for batch_size in (1, 6, 1000):
+        chunked = model.generate(37, seed=5, batch_size=batch_size)
+        np.testing.assert_array_equal(
+            chunked.features[..., 1:3], a.features[..., 1:3]
+        )
+    prefix = model.generate(11, seed=5)
+    np.testing.assert_array_equal(
+        prefix.features[..., 1:3], a.features[:11, :, 1:3]
+    )
+    assert not np.array_equal(
+        model.generate(37, seed=6).features[..., 1:3], a.features[..., 1:3]
+    )
+    # Long series: the first window is `generate`'s, a shorter length a
+    # prefix of a longer one, and the draw goes on at the same rate.
+    long = model.generate(37, seed=5, length=40)
+    np.testing.assert_array_equal(
+        long.features[:, :8, 1:3], a.features[..., 1:3]
+    )
+    np.testing.assert_array_equal(
+        model.generate(37, seed=5, length=21).features[..., 1:3],
+        long.features[:, :21, 1:3],
+    )
+    assert abs(channel_rate(long) - 0.3) < 0.05
+    assert channel_rate(model.generate(37, seed=5, length=40,
+                                       draw_missing=False)) == 0
+
+
+def test_drawn_channels_follow_the_seeded_uniforms():
+    # The draw's uniforms are a row-by-row noise input drawn by NumPy from
+    # the seed (the last one), so every backend draws the same channel.
+    from keras_dg.models.generation import MISSING_UNIFORM
+
+    model = channel_model(0.3)
+    noise = model._generation_noise(40, np.random.SeedSequence(1).entropy)
+    uniform = noise.rows(0, 40)[MISSING_UNIFORM]
+    assert uniform.shape == (40, 8, 1) and uniform.dtype == np.float32
+    assert list(noise.rows(0, 40))[-1] == MISSING_UNIFORM
+    missing = model.generate(40, seed=1).features[..., 2]
+    np.testing.assert_array_equal(missing, uniform[..., 0] < 0.3)
+    # Without channels there is no such input (the other inputs' noise,
+    # hence every model's series, are those of before).
+    assert MISSING_UNIFORM not in tiny_model()._generation_noise(
+        2, 0).rows(0, 2)
+
+
+def test_decoding_draws_channels_only_with_uniforms():
+    model = channel_model(0.2)
+    features = np.zeros((2, 8, 5), "float32")
+    features[..., 1:3] = [0.7, 0.3]
+    features[..., 3:5] = [1.0, 0.0]
+    attributes = np.zeros((2, 2 + model.addi_attribute_dim), "float32")
+    attributes[:, 2:] = 0.5
+    gen_flag = np.ones((2, 8), "float32")
+    plain = model.decode(features, attributes, gen_flag)
+    assert not plain.features[..., 2].any()  # argmax
+    uniform = np.full((2, 8, 1), 0.29, "float32")
+    uniform[1] = 0.31
+    drawn = model.decode(features, attributes, gen_flag,
+                         missing_uniform=uniform)
+    np.testing.assert_array_equal(drawn.features[0, :, 2], 1.0)
+    np.testing.assert_array_equal(drawn.features[1, :, 2], 0.0)
+
+
+def test_saved_model_keeps_the_channel_flag(tmp_path):
+    model = channel_model(0.25)
+    path = str(tmp_path / "channel.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert loaded.feature_outputs == CHANNEL_OUTPUTS
+    assert loaded.feature_outputs[1].is_missing_channel
+    np.testing.assert_array_equal(
+        loaded.generate(20, seed=2).features[..., 1:3],
+        model.generate(20, seed=2).features[..., 1:3],
+    )
+    # A config saved before the flag existed: plain 2-way outputs, which
+    # generate by argmax.
+    config = model.get_config()
+    config["feature_outputs"] = [
+        {k: v for k, v in o.items() if k != "is_missing_channel"}
+        for o in config["feature_outputs"]
+    ]
+    old = keras_dg.DoppelGANger.from_config(config)
+    assert not any(o.is_missing_channel for o in old.feature_outputs)
+    assert old.missing_channel_count == 0

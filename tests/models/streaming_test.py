@@ -508,3 +508,34 @@ def test_parquet_keeps_every_dtype_across_chunks(tmp_path, small_chunks, layout)
     pd.testing.assert_frame_equal(
         _parquet_parts(tmp_path / "pq", manifest), expected
     )
+
+
+def test_drawn_missingness_channels_are_those_of_generate(tmp_path):
+    from tests.models.generation_test import channel_model
+
+    model = channel_model(0.3)
+    for draw_missing, length in ((True, None), (False, None), (True, 20)):
+        expected = model.generate(9, seed=4, batch_size=2, length=length,
+                                  draw_missing=draw_missing)
+        folder = tmp_path / f"{draw_missing}-{length}"
+        manifest = model.generate_to(
+            folder, 9, format="npz", rows_per_file=4, seed=4,
+            batch_size=2, progress=False, length=length,
+            draw_missing=draw_missing,
+        )
+        got = _npz_parts(folder, manifest)["data_feature"]
+        np.testing.assert_array_equal(got, expected.features)
+        assert manifest["draw_missing"] is draw_missing
+    assert got[..., 2].any()
+    # A run drawn is not resumed by argmax.
+    with pytest.raises(ValueError, match="`draw_missing` differs"):
+        model.generate_to(
+            tmp_path / "True-None", 9, format="npz", rows_per_file=4,
+            seed=4, batch_size=2, resume=True, draw_missing=False,
+        )
+    # Without channels the setting is moot: recorded as None.
+    manifest = tiny_model().generate_to(
+        tmp_path / "plain", 2, format="npz", seed=1, progress=False,
+        draw_missing=False,
+    )
+    assert manifest["draw_missing"] is None

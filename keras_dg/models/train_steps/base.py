@@ -28,6 +28,7 @@ from keras_dg.preprocessing.gen_flag import add_gen_flag
 from keras_dg.preprocessing.per_sample_normalization import (
     normalize_per_sample,
 )
+from keras_dg.specs import output_slices
 from keras_dg.validation import check_positive_int
 
 # The keys of a training batch, in the order of its tuple form (a dict may
@@ -283,7 +284,10 @@ class TrainStepMixin:
         (`from_parquet`: series read from disk in shuffled batches of
         `batch_size`, seeded by the model's `seed`). In-memory data are
         validated against the model's specs before training starts.
-        `batch_size` defaults to 100, the original's.
+        `batch_size` defaults to 100, the original's. A fresh model's first
+        `fit` on in-memory data starts each missingness channel
+        (`Output.is_missing_channel`) at the data's missing rate (see
+        `_init_missing_channels`).
 
         Args:
             time_budget: float, str or None. Stop training once this much
@@ -376,7 +380,10 @@ class TrainStepMixin:
 
     def _settings_from_data(self, x):
         """What `full_length=None` and `block_heads="auto"` leave to the
-        training data (in-memory arrays `x`), decided anew by every `fit`."""
+        training data (in-memory arrays `x`), decided anew by every `fit`;
+        and, at a fresh model's first `fit`, where its missingness channels
+        start (`_init_missing_channels`)."""
+        self._init_missing_channels(x)
         if self.full_length is None:
             self.full_length_state.assign(
                 float(np.all(np.asarray(x["gen_flag"]) == 1))
@@ -389,6 +396,56 @@ class TrainStepMixin:
                     x["features"], self.feature_outputs, self.sample_len
                 )
             )
+
+    def _init_missing_channels(self, x):
+        """Starts each missingness channel at the training data's missing
+        rate r: the channel's columns of the feature generator's heads (and
+        of its per-step noise projection) get zero weights and the bias
+        `(0, log(r / (1 - r)))`, so every step's softmax is `(1 - r, r)`.
+
+        Only once, on a fresh model (`_channels_fresh`: not loaded, no
+        weights set, no generator update yet) and not in retraining
+        (`fix_feature_network`). From the default initialization (p about
+        0.5 against r = 0.024 on flights) the channel was pushed down past
+        the rate into the softmax's flat tail (p about 0.002) within the
+        first epochs in 2 of 3 seeds (benchmarks/RESULTS.md).
+        """
+        if not (
+            self.missing_channel_count
+            and getattr(self, "_channels_fresh", False)
+            and not self.fix_feature_network
+        ):
+            return
+        self._channels_fresh = False
+        if int(ops.convert_to_numpy(self.g_optimizer.iterations)):
+            return
+        features = np.asarray(x["features"])
+        active = np.asarray(x["gen_flag"]) > 0.5
+        generator = self.feature_generator
+        width = generator.step_dim
+        heads = [generator.heads] + (
+            [generator.position_heads] if generator.position_heads else []
+        )
+        for output, start, _ in output_slices(self.feature_outputs):
+            if not output.is_missing_channel:
+                continue
+            rate = float(np.clip(
+                features[..., start + 1][active].mean(), 1e-4, 1 - 1e-4
+            ))
+            weights = [layer.kernel for layer in heads]
+            if generator.step_noise_dim:
+                weights.append(generator.step_noise_kernel)
+            for kernel in weights:
+                value = np.array(ops.convert_to_numpy(kernel))
+                columns = np.arange(value.shape[-1]) % width
+                value[:, (columns == start) | (columns == start + 1)] = 0.0
+                kernel.assign(value)
+            for layer in heads:
+                bias = np.array(ops.convert_to_numpy(layer.bias))
+                columns = np.arange(len(bias)) % width
+                bias[columns == start] = 0.0
+                bias[columns == start + 1] = np.log(rate / (1.0 - rate))
+                layer.bias.assign(bias)
 
     def _training_inputs(self, x, y):
         """Validates in-memory training data; returns (x, in_memory)."""

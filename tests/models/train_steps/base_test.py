@@ -155,3 +155,78 @@ def test_fit_refuses_other_validation_data():
     with pytest.raises(ValueError, match="max_sequence_len"):
         quick_fit(model, data, validation_data=tiny_dataset(n=4, t=10))
     assert int(model.g_optimizer.iterations) == 0
+
+
+def _channel_data(rate=0.1, n=40, t=8, seed=0):
+    """Series of one [0, 1] feature with a missingness channel missing on
+    a `rate` share of the steps."""
+    from keras_dg import Output
+
+    rng = np.random.default_rng(seed)
+    missing = rng.random((n, t)) < rate
+    features = np.stack(
+        [rng.random((n, t)), 1.0 - missing, missing], axis=-1
+    ).astype("float32")
+    return keras_dg.TimeSeriesDataset(
+        features, np.eye(2, dtype="float32")[np.arange(n) % 2],
+        np.ones((n, t), "float32"),
+        [Output("CONTINUOUS", 1, "ZERO_ONE"),
+         Output("DISCRETE", 2, is_missing_channel=True)],
+        [Output("DISCRETE", 2)],
+    )
+
+
+def _active_rate(dataset):
+    return float(dataset.features[..., 2].sum() / dataset.gen_flag.sum())
+
+
+def _channel_model(data):
+    from tests.harness import TINY
+
+    model = keras_dg.DoppelGANger(
+        data.feature_outputs, data.attribute_outputs, data.max_sequence_len,
+        sample_len=2, **dict(TINY, seed=0),
+    )
+    model.compile()
+    # No generator update: what `fit` set up is what generates.
+    model.g_optimizer.learning_rate.assign(0.0)
+    return model
+
+
+def test_a_fresh_model_starts_its_channels_at_the_data_rate():
+    data = _channel_data(rate=0.1)
+    rate = float(data.features[..., 2].mean())
+    model = _channel_model(data)
+    untrained = _active_rate(model.generate(500, seed=0))
+    assert abs(untrained - rate) > 0.1  # p about 0.5 at random weights.
+    quick_fit(model, data)
+    drawn = _active_rate(model.generate(500, seed=0))
+    assert abs(drawn - rate) < 0.02
+    # Only once: a later `fit` leaves the channel's weights as they are.
+    heads = model.feature_generator.heads
+    bias = np.array(ops.convert_to_numpy(heads.bias))
+    bias[2] = 0.0
+    heads.bias.assign(bias)
+    quick_fit(model, data)
+    assert float(ops.convert_to_numpy(heads.bias)[2]) == 0.0
+
+
+def test_loaded_or_set_weights_keep_their_channels(tmp_path):
+    data = _channel_data(rate=0.1)
+    source = _channel_model(data)
+    path = str(tmp_path / "m.keras")
+    source.save(path)
+    before = np.array(ops.convert_to_numpy(source.feature_generator.heads
+                                           .bias))
+    loaded = keras.saving.load_model(path)
+    loaded.g_optimizer.learning_rate.assign(0.0)
+    quick_fit(loaded, data)
+    np.testing.assert_array_equal(
+        ops.convert_to_numpy(loaded.feature_generator.heads.bias), before
+    )
+    copied = _channel_model(data)
+    copied.set_weights(source.get_weights())
+    quick_fit(copied, data)
+    np.testing.assert_array_equal(
+        ops.convert_to_numpy(copied.feature_generator.heads.bias), before
+    )

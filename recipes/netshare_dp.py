@@ -201,15 +201,15 @@ def summarize(records):
 
 def _print_summary(summary):
     print(f"{'noise':>7}{'epsilon':>9}  {'run':<24}" + "".join(
-        f"{m:>26}" for m in METRICS))
+        f"{m:>28}" for m in METRICS))
     for row in summary:
         print(f"{row['noise_multiplier']:>7.3g}{row['epsilon'][0]:>9.3g}  "
               f"{row['run']:<24}" + "".join(
-                  f"{row['metrics'][m][0]:>15.4g} +- {row['metrics'][m][1]:<7.2g}"
+                  f"{row['metrics'][m][0]:>17.4g} +- {row['metrics'][m][1]:<7.2g}"
                   for m in METRICS))
     floor = summary[0]["floor"]
     print(f"{'':>16}  {'floor (real vs real)':<24}" + "".join(
-        f"{floor[m][0]:>15.4g} +- {floor[m][1]:<7.2g}" for m in METRICS))
+        f"{floor[m][0]:>17.4g} +- {floor[m][1]:<7.2g}" for m in METRICS))
 
 
 def main(argv=None):

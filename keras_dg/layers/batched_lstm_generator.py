@@ -404,15 +404,43 @@ class BatchedLSTMGenerator(keras.layers.Layer):
             logits = ops.repeat(per_block(self.heads, 1, d), s, axis=2)
         if self.position_heads is not None:
             mask = ops.cast(self.position_mask, logits.dtype)
-            logits = logits + mask * (
-                per_block(self.position_heads, s, d) - logits
+            positions = self._tie_positions(
+                per_block(self.position_heads, s, d), mask, batch_size
             )
+            selected = ops.cast(mask > 0, logits.dtype)
+            logits = logits + selected * (positions - logits)
         return logits
 
-    def set_periodic_outputs(self, indices):
+    def _tie_positions(self, logits, mask, batch_size):
+        """Per-position logits [B, L', S, d] with the columns whose
+        `position_mask` is r >= 2 tied across the r repeats of their period
+        S / r >= 2 in a block (positions j and j + S / r share one head: the
+        mean of theirs), so such a column has its own period, not S. No
+        work when S is prime (no such period)."""
+        s, d = self.sample_len, self.step_dim
+        for repeats in range(2, s // 2 + 1):
+            if s % repeats:
+                continue
+            tied = ops.mean(
+                ops.reshape(logits, (batch_size, -1, repeats, s // repeats, d)),
+                axis=2, keepdims=True,
+            )
+            tied = ops.reshape(
+                ops.repeat(tied, repeats, axis=2), (batch_size, -1, s, d)
+            )
+            chosen = ops.cast(ops.equal(mask, float(repeats)), logits.dtype)
+            logits = logits + chosen * (tied - logits)
+        return logits
+
+    def set_periodic_outputs(self, indices, periods=None):
         """Gives the feature outputs `indices` per-position heads (on top
         of the shared head), the others none: sets `position_mask`. Only
-        with `block_heads="auto"` or a list (the layer must be built)."""
+        with `block_heads="auto"` or a list (the layer must be built).
+
+        `periods` (optional, one divisor >= 2 of `sample_len` per index) ties
+        an output's heads across the repeats of its period within a block
+        (`position_mask` holds S / period: 1, the default, is a head per
+        position of the block)."""
         if self.position_heads is None:
             raise ValueError(
                 "Per-position heads on top of the shared head need "
@@ -420,9 +448,19 @@ class BatchedLSTMGenerator(keras.layers.Layer):
                 f"{self.block_heads!r}."
             )
         indices = _check_block_heads(list(indices), len(self.outputs))
+        if periods is None:
+            periods = [self.sample_len] * len(indices)
+        elif len(periods) != len(indices) or not all(
+            _is_period(p, self.sample_len) for p in periods
+        ):
+            raise ValueError(
+                "`periods` must hold one divisor >= 2 of sample_len="
+                f"{self.sample_len} per index {indices}. Received: {periods}"
+            )
         mask = [0.0] * self.step_dim
-        for column in _output_columns(self.outputs, indices):
-            mask[column] = 1.0
+        for index, period in zip(indices, periods):
+            for column in _output_columns(self.outputs, [index]):
+                mask[column] = float(self.sample_len // period)
         self.position_mask.assign(mask)
 
     def _interpolate(self, logits, previous):
@@ -618,6 +656,14 @@ def _check_block_heads(value, n_outputs):
         "`block_heads` must be 'per_position', 'shared', 'auto' or a list of "
         f"distinct feature output indices in 0..{n_outputs - 1}. Received: "
         f"block_heads={value!r}"
+    )
+
+
+def _is_period(value, sample_len):
+    """Whether `value` is an int >= 2 dividing `sample_len`."""
+    return (
+        isinstance(value, int) and not isinstance(value, bool)
+        and value >= 2 and sample_len % value == 0
     )
 
 

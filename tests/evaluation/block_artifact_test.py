@@ -70,3 +70,25 @@ def test_periodic_features_finds_the_feature_with_period_s():
     assert periodic_features(data, 5) == []
     # Too short for a lag S with both neighbours: nothing to tell.
     assert periodic_features(make_dataset(noise[:, :10]), 7) == []
+
+
+def test_output_periods_find_a_period_that_divides_s():
+    from keras_dg.evaluation.autocorrelation import output_periods
+
+    rng = np.random.default_rng(5)
+    noise = _ar1(300, 48, rng)
+    every_4 = _blocky(300, 48, 4, rng)
+    every_8 = _blocky(300, 48, 8, rng)
+    data = make_dataset(np.stack([noise, every_4, every_8], axis=-1))
+    # S=8: the period-4 feature repeats twice a block, the other once.
+    assert output_periods(
+        data.features, data.feature_outputs, 8
+    ) == {1: 4, 2: 8}
+    # S=4: the period-4 feature has period S; so has the period-8 one
+    # (its excess at lag 8 counts at S=4), and no smaller period.
+    assert output_periods(
+        data.features, data.feature_outputs, 4
+    ) == {1: 4, 2: 4}
+    # A period of 2 with S=4 (lag 2's excess) is found too.
+    every_2 = make_dataset(_blocky(300, 48, 2, rng)[..., None])
+    assert output_periods(every_2.features, every_2.feature_outputs, 4) == {0: 2}

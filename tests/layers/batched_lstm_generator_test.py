@@ -284,6 +284,32 @@ def test_listed_outputs_get_per_position_heads_only():
     np.testing.assert_allclose(logits[..., 0, 1:], logits[..., 1, 1:], rtol=1e-6)
 
 
+def test_a_period_ties_the_heads_of_its_repeats_in_a_block():
+    # S=4, output 0 with a period of 2: positions 0 and 2 (1 and 3) share
+    # one head, 0 and 1 do not.
+    layer = _layer(block_heads="auto", sample_len=4)
+    layer(_condition(2))
+    layer.set_periodic_outputs([0], periods=[2])
+    np.testing.assert_array_equal(to_numpy(layer.position_mask), [2, 0, 0, 0, 0])
+    rng = np.random.default_rng(0)
+    layer.position_heads.kernel.assign(rng.normal(size=(4, 20)))
+    hidden = rng.normal(size=(2, 2, 4)).astype("float32")
+    logits = to_numpy(layer._block_logits(hidden, 2)).reshape(2, 2, 4, 5)
+    np.testing.assert_allclose(logits[..., 0, 0], logits[..., 2, 0], rtol=1e-6)
+    np.testing.assert_allclose(logits[..., 1, 0], logits[..., 3, 0], rtol=1e-6)
+    assert not np.allclose(logits[..., 0, 0], logits[..., 1, 0])
+    # The shared head's columns stay one per block.
+    np.testing.assert_allclose(logits[..., 0, 1:], logits[..., 3, 1:], rtol=1e-6)
+    # Its period S: a head per position, as without periods.
+    layer.set_periodic_outputs([0], periods=[4])
+    np.testing.assert_array_equal(to_numpy(layer.position_mask), [1, 0, 0, 0, 0])
+    logits = to_numpy(layer._block_logits(hidden, 2)).reshape(2, 2, 4, 5)
+    assert not np.allclose(logits[..., 0, 0], logits[..., 2, 0])
+    for periods in ([3], [1], [2, 2], [True]):
+        with pytest.raises(ValueError, match="`periods` must hold"):
+            layer.set_periodic_outputs([0], periods=periods)
+
+
 def test_auto_heads_start_shared_until_outputs_are_set(tmp_path):
     layer = _layer(block_heads="auto")
     layer(_condition(2))

@@ -108,3 +108,26 @@ def test_auto_heads_give_the_periodic_feature_per_position_heads(tmp_path):
     np.testing.assert_array_equal(
         loaded.generate(3, seed=0).features, model.generate(3, seed=0).features
     )
+
+
+def test_auto_heads_tie_a_period_shorter_than_the_block():
+    # Feature 0 has a period of 4; with S=8 its heads are tied across the
+    # two repeats of that period in a block (`position_mask` holds 2).
+    data = _two_features()
+    model = DoppelGANger(
+        data.feature_outputs, data.attribute_outputs, max_sequence_len=32,
+        **{**TINY, "sample_len": 8},
+    )
+    model.compile()
+    model.fit(data, epochs=1, batch_size=50, verbose=0)
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(model.feature_generator.position_mask),
+        [2, 0, 0, 0],
+    )
+    hidden = np.random.default_rng(0).normal(size=(3, 2, TINY[
+        "gen_feature_num_units"])).astype("float32")  # [blocks, batch, units]
+    logits = keras.ops.convert_to_numpy(
+        model.feature_generator._block_logits(hidden, 2)
+    )  # [batch, blocks, S, columns]
+    np.testing.assert_allclose(logits[:, :, :4, 0], logits[:, :, 4:, 0],
+                               rtol=1e-5, atol=1e-6)

@@ -389,12 +389,13 @@ class TrainStepMixin:
                 float(np.all(np.asarray(x["gen_flag"]) == 1))
             )
         if self.block_heads == "auto" and self.sample_len > 1:
-            from keras_dg.evaluation.autocorrelation import periodic_outputs
+            from keras_dg.evaluation.autocorrelation import output_periods
 
+            periods = output_periods(
+                x["features"], self.feature_outputs, self.sample_len
+            )
             self.feature_generator.set_periodic_outputs(
-                periodic_outputs(
-                    x["features"], self.feature_outputs, self.sample_len
-                )
+                sorted(periods), [periods[i] for i in sorted(periods)]
             )
 
     def _init_missing_channels(self, x):

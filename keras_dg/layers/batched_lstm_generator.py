@@ -215,7 +215,8 @@ class BatchedLSTMGenerator(keras.layers.Layer):
         # The paper: one head per position of a block ("heads", S * d
         # columns). Otherwise one head shared by all positions, and with
         # "auto" or a list of outputs, per-position heads on top for the
-        # columns that `position_mask` (a saved 0/1 weight) selects.
+        # columns that `position_mask` (a saved weight) selects: 0 none,
+        # r >= 1 heads tied across the r repeats of a period S / r.
         if block_heads == "per_position":
             self.heads = keras.layers.Dense(
                 sample_len * self.step_dim, name="heads"

@@ -135,8 +135,11 @@ class DoppelGANger(
             outputs (features with a real period of S or of a divisor of S,
             e.g. daily counts with S=7) keep per-position heads. `"auto"`
             lets `fit` list them from the training data
-            (`keras_dg.evaluation.periodic_features`; a saved 0/1 weight of
-            the generator, `position_mask`). Defaults to `"auto"`.
+            (`keras_dg.evaluation.periodic_features`; a saved weight of
+            the generator, `position_mask`), and ties the heads of a
+            period shorter than S across its repeats in a block
+            (`keras_dg.evaluation.autocorrelation.output_periods`).
+            Defaults to `"auto"`.
         full_length: bool or None. True: every series runs the full
             `max_sequence_len` (the generation flag ends none, in training
             and generation; the original's maintainers' advice for

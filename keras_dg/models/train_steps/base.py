@@ -393,9 +393,9 @@ class TrainStepMixin:
 
             periods = output_periods(
                 x["features"], self.feature_outputs, self.sample_len
-            )
+            )  # In output order.
             self.feature_generator.set_periodic_outputs(
-                sorted(periods), [periods[i] for i in sorted(periods)]
+                list(periods), list(periods.values())
             )
 
     def _init_missing_channels(self, x):

@@ -127,6 +127,12 @@ def train_and_generate(train_table, mode, seed, budget):
         "train_seconds": round(seconds, 1),
         "channels": tt.missing_channels,
         "p_missing": p_missing(model, len(train), seed),
+        # `fit`'s calibration of the draws: (shift, share, rho) per channel.
+        "missing_draws": (
+            np.asarray(keras.ops.convert_to_numpy(model.missing_draws))
+            .round(4).tolist()
+            if model.missing_draws is not None else None
+        ),
     }
 
 
@@ -142,6 +148,7 @@ def p_missing(model, n, seed):
         n, np.random.SeedSequence(seed).entropy, draw_missing=False
     ).rows(0, n)
     noise.pop("missing_uniform")
+    noise.pop("missing_level")
     with model._generation_weights(True):
         features, _, gen_flag, _ = model.generate_internal(noise)
     features = np.asarray(ops.convert_to_numpy(features), "float64")

@@ -15,6 +15,7 @@ from keras_dg.layers.packed_critic import PackedCritic
 from keras_dg.models.config import DEFAULTS
 from keras_dg.models.config import PAPER
 from keras_dg.models.config import check_hyperparameters
+from keras_dg.models.generation import MISSING_LEVEL
 from keras_dg.models.generation import MISSING_UNIFORM
 from keras_dg.models.generation import GenerationMixin
 from keras_dg.models.streaming import StreamingMixin
@@ -399,6 +400,16 @@ class DoppelGANger(
             dtype="float32", trainable=False, autocast=False,
             aggregation="only_first_replica", name="full_length",
         )
+        # How `generate` draws the missingness channels: per channel the
+        # (shift, share, rho) that `fit` calibrates after training (see
+        # `keras_dg.models.missing_draws`); 0 draws the softmax as it is.
+        self.missing_draws = None
+        if self.missing_channel_count:
+            self.missing_draws = self.add_weight(
+                shape=(self.missing_channel_count, 3), initializer="zeros",
+                dtype="float32", trainable=False, autocast=False,
+                aggregation="only_first_replica", name="missing_draws",
+            )
         self.built = True
 
     def _build_ema(self):
@@ -457,6 +468,17 @@ class DoppelGANger(
         # that `generate` uses the loaded raw weights and the next update
         # copies them, and `full_length_state` at its initial value.
         if not list(store.keys()):
+            return
+        # Keras' saving order of the model's own variables.
+        own = self._trainable_variables + self._non_trainable_variables
+        if (
+            self.missing_draws is not None
+            and len(store.keys()) == len(own) - 1
+        ):
+            # Saved before `missing_draws` existed (the model's last own
+            # variable): the others load, the draws stay uncalibrated.
+            for i, variable in enumerate(own[:-1]):
+                variable.assign(store[str(i)])
             return
         super().load_own_variables(store)
 
@@ -699,12 +721,13 @@ class DoppelGANger(
         `generate_internal`); `predict` adds the decoded series. With a
         `"full_length"` entry (its values unused), every series runs the
         full length (what `generate(length=...)` passes); a
-        `"missing_uniform"` entry is for the decoding of `predict` (see
-        `decode_tensors`)."""
+        `"missing_uniform"` and a `"missing_level"` entry are for the
+        decoding of `predict` (see `decode_tensors`)."""
         inputs = dict(inputs)
         given = inputs.pop("attributes", None)
         # Used by `predict_step`'s decoding (`decode_tensors`) only.
         inputs.pop(MISSING_UNIFORM, None)
+        inputs.pop(MISSING_LEVEL, None)
         full_length = None
         if inputs.pop("full_length", None) is not None:
             full_length = True

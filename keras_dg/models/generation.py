@@ -43,6 +43,7 @@ from keras import ops
 from keras_dg.dataset import TimeSeriesDataset
 from keras_dg.dataset import check_attributes
 from keras_dg.layers.output_heads import harden
+from keras_dg.models.missing_draws import draw_channels
 from keras_dg.preprocessing.per_sample_normalization import EPSILON
 from keras_dg.preprocessing.per_sample_normalization import (
     renormalize_per_sample,
@@ -84,8 +85,11 @@ _TIME_INPUTS = {
 }
 # The input of `generate`'s predict function holding, per time step and
 # missingness channel, the U(0, 1) value its category is drawn with (see
-# `_draw_channels`).
+# `keras_dg.models.missing_draws`).
 MISSING_UNIFORM = "missing_uniform"
+# With it, per series and channel, the N(0, 1) level of the draws' copula
+# (see `keras_dg.models.missing_draws`).
+MISSING_LEVEL = "missing_level"
 
 
 class GenerationMixin:
@@ -294,13 +298,15 @@ class GenerationMixin:
     def _generation_noise(self, n, entropy, length=None, draw_missing=True):
         """The row-by-row noise of `generate(n, length=length)` from the
         root `entropy` (`length` checked): the generator's noise, and with
-        missingness channels their draws' uniforms (`MISSING_UNIFORM`, the
-        last input; all 0.5 without `draw_missing`, which is the argmax)."""
+        missingness channels their draws' uniforms and levels
+        (`MISSING_UNIFORM` and `MISSING_LEVEL`, the last inputs; 0.5 and 0
+        without `draw_missing`, which is the argmax)."""
         shapes = dict(self._noise_shapes(1))
         channels = self.missing_channel_count
         steps = self.max_sequence_len
         if channels and draw_missing:
             shapes[MISSING_UNIFORM] = (1, self.max_sequence_len, channels)
+            shapes[MISSING_LEVEL] = (1, channels)
         if length is None:
             noise = _GenerationNoise(shapes, n, entropy)
         else:
@@ -317,6 +323,61 @@ class GenerationMixin:
     def missing_channel_count(self):
         """How many feature outputs are missingness channels."""
         return sum(o.is_missing_channel for o in self.feature_outputs)
+
+    def calibrate_missing_draws(self, data, n=1000, seed=0):
+        """Fits how `generate` draws the missingness channels to `data`
+        (`missing_draws`: per channel a log-odds shift to the data's missing
+        rate, and the series' share and step-to-step correlation of the
+        draws' copula; see `keras_dg.models.missing_draws`), from the
+        generator's p(missing) on `n` series (its weight average, as
+        `generate` uses). `fit` calls it after training on in-memory data
+        (`fit(..., calibrate_missing=False)` does not).
+
+        Args:
+            data: the training data: a `TimeSeriesDataset` or a dict with
+                `features` and `gen_flag`, encoded.
+            n: int. Series to generate (at most as many as `data` holds).
+            seed: int. The generation's and the simulation's seed.
+
+        Returns:
+            `{feature output index: (shift, share, rho)}`.
+        """
+        from keras_dg.models.missing_draws import calibrate
+
+        if not self.missing_channel_count:
+            raise ValueError(
+                "The model has no missingness channel to calibrate "
+                "(Output.is_missing_channel; from_dataframe(..., "
+                "missing='model') adds one per feature with gaps)."
+            )
+        if isinstance(data, TimeSeriesDataset):
+            data = data.as_dict()
+        features = np.asarray(data["features"])
+        real_active = np.asarray(data["gen_flag"]) > 0.5
+        n = min(check_positive_int(n, "n"), len(features))
+        noise = self._generation_noise(
+            n, np.random.SeedSequence(seed).entropy, draw_missing=False
+        ).rows(0, n)
+        noise.pop(MISSING_UNIFORM)
+        noise.pop(MISSING_LEVEL)
+        with self._generation_weights(True):
+            generated, _, gen_flag, _ = self.generate_internal(noise)
+        generated = np.asarray(ops.convert_to_numpy(generated), "float64")
+        active = np.asarray(ops.convert_to_numpy(gen_flag)) > 0.5
+        fitted = {}
+        for i, (output, start, _) in enumerate(
+            output_slices(self.feature_outputs)
+        ):
+            if output.is_missing_channel:
+                present = generated[..., start]
+                missing = generated[..., start + 1]
+                p = missing / np.maximum(present + missing, 1e-12)
+                fitted[i] = calibrate(
+                    p, active, features[..., start + 1] > 0.5, real_active,
+                    seed=seed,
+                )
+        self.missing_draws.assign(np.array(list(fitted.values()), "float32"))
+        return fitted
 
     def _generation_jit(self, length, rows):
         """False: `rows` series of `length` run without XLA; None: with the
@@ -557,7 +618,7 @@ class GenerationMixin:
 
     def decode_tensors(
         self, features, attributes, gen_flag, given_attributes=None,
-        missing_uniform=None,
+        missing_uniform=None, missing_level=None,
     ):
         """Internal generator outputs to encoded series, in `keras.ops`.
 
@@ -567,9 +628,11 @@ class GenerationMixin:
         turns discrete blocks into one-hot, and clips continuous values to
         their normalization's range (the generated min/max can otherwise
         push them outside it; original issues #28 and #41). Missingness
-        channels are drawn with `missing_uniform` [B, T, channels] (missing
-        where u < p(missing); see `_draw_channels`); without it they take
-        the argmax like every discrete block.
+        channels are drawn with `missing_uniform` [B, T, channels] and
+        `missing_level` [B, channels] (missing where u < p(missing), after
+        the model's calibration `missing_draws`; see
+        `keras_dg.models.missing_draws`); without them they take the argmax
+        like every discrete block.
 
         Returns:
             `(features [B, T, F], attributes [B, A_real])` tensors.
@@ -586,8 +649,11 @@ class GenerationMixin:
             )
         drawn = None
         if missing_uniform is not None and self.missing_channel_count:
-            drawn = _draw_channels(
-                features, self.feature_outputs, missing_uniform
+            drawn = draw_channels(
+                features, self.feature_outputs, missing_uniform,
+                level=missing_level,
+                draws=None if missing_level is None
+                else ops.convert_to_tensor(self.missing_draws),
             )
         features = _finish(features, self.feature_outputs, drawn)
         features = features * gen_flag[..., None]
@@ -602,13 +668,13 @@ class GenerationMixin:
 
     def decode(
         self, features, attributes, gen_flag, given_attributes=None,
-        missing_uniform=None,
+        missing_uniform=None, missing_level=None,
     ):
         """`decode_tensors` on arrays, as an encoded `TimeSeriesDataset`
         (the form `generate` returns)."""
         features, attributes = self.decode_tensors(
             features, attributes, gen_flag, given_attributes,
-            missing_uniform,
+            missing_uniform, missing_level,
         )
         return self._dataset(features, attributes, gen_flag)
 
@@ -632,13 +698,24 @@ class GenerationMixin:
         stateless = keras.config.backend() == "jax"
         outputs = dict(result[0] if stateless else result)
         inputs, _, _ = keras.utils.unpack_x_y_sample_weight(args[-1])
-        features, attributes = self.decode_tensors(
-            outputs["features"],
-            outputs["attributes"],
-            outputs["gen_flag"],
-            given_attributes=inputs.get("attributes"),
-            missing_uniform=inputs.get(MISSING_UNIFORM),
-        )
+        scope = contextlib.nullcontext()
+        if stateless:
+            # The decoding reads `missing_draws`: its value in this call's
+            # state, not the one traced with the function.
+            trainable, non_trainable = args[0]
+            scope = keras.StatelessScope(state_mapping=[
+                *zip(self.trainable_variables, trainable),
+                *zip(self.non_trainable_variables, non_trainable),
+            ])
+        with scope:
+            features, attributes = self.decode_tensors(
+                outputs["features"],
+                outputs["attributes"],
+                outputs["gen_flag"],
+                given_attributes=inputs.get("attributes"),
+                missing_uniform=inputs.get(MISSING_UNIFORM),
+                missing_level=inputs.get(MISSING_LEVEL),
+            )
         outputs["decoded_features"] = features
         outputs["decoded_attributes"] = attributes
         return (outputs, result[1]) if stateless else outputs
@@ -673,27 +750,6 @@ def _replicas(model):
     return getattr(strategy, "num_replicas_in_sync", 1)
 
 
-
-
-def _draw_channels(values, outputs, uniform):
-    """`{output index: one-hot [..., 2]}`: each missingness channel's
-    category drawn from its softmax block `(p0, p1)` of `values` with the
-    next column of `uniform` [..., channels]: missing where `u (p0 + p1) <
-    p1`, i.e. with probability p1 for u ~ U(0, 1). u = 0.5 gives the argmax
-    (missing where p1 > p0, present on a tie, up to round-off)."""
-    values = ops.convert_to_tensor(values)
-    uniform = ops.cast(uniform, values.dtype)
-    drawn, k = {}, 0
-    for i, (output, start, _) in enumerate(output_slices(outputs)):
-        if not output.is_missing_channel:
-            continue
-        present, missing = values[..., start], values[..., start + 1]
-        is_missing = ops.cast(
-            uniform[..., k] * (present + missing) < missing, values.dtype
-        )
-        drawn[i] = ops.stack([1.0 - is_missing, is_missing], axis=-1)
-        k += 1
-    return drawn
 
 
 def _finish(values, outputs, drawn=None):
@@ -956,9 +1012,9 @@ class _LongGenerationNoise:
 
 
 class _ArgmaxChannels:
-    """`noise` with `MISSING_UNIFORM` all 0.5 (`generate(...,
-    draw_missing=False)`): the channels' argmax, through the same predict
-    function as the draw.
+    """`noise` with `MISSING_UNIFORM` all 0.5 and `MISSING_LEVEL` all 0
+    (`generate(..., draw_missing=False)`): the channels' argmax (of the
+    calibrated p), through the same predict function as the draw.
 
     Args:
         noise: `_GenerationNoise` or `_LongGenerationNoise` without
@@ -974,6 +1030,9 @@ class _ArgmaxChannels:
         inputs = dict(self.noise.rows(start, stop))
         inputs[MISSING_UNIFORM] = np.full(
             (stop - start, *self.shape), 0.5, "float32"
+        )
+        inputs[MISSING_LEVEL] = np.zeros(
+            (stop - start, self.shape[-1]), "float32"
         )
         return inputs
 

@@ -548,14 +548,17 @@ def test_drawn_channels_keep_the_seed_contract():
 
 def test_drawn_channels_follow_the_seeded_uniforms():
     # The draw's uniforms are a row-by-row noise input drawn by NumPy from
-    # the seed (the last one), so every backend draws the same channel.
+    # the seed (the last but one; the copula's levels are the last), so
+    # every backend draws the same channel. Uncalibrated, the draw is the
+    # plain threshold.
+    from keras_dg.models.generation import MISSING_LEVEL
     from keras_dg.models.generation import MISSING_UNIFORM
 
     model = channel_model(0.3)
     noise = model._generation_noise(40, np.random.SeedSequence(1).entropy)
     uniform = noise.rows(0, 40)[MISSING_UNIFORM]
     assert uniform.shape == (40, 8, 1) and uniform.dtype == np.float32
-    assert list(noise.rows(0, 40))[-1] == MISSING_UNIFORM
+    assert list(noise.rows(0, 40))[-2:] == [MISSING_UNIFORM, MISSING_LEVEL]
     missing = model.generate(40, seed=1).features[..., 2]
     np.testing.assert_array_equal(missing, uniform[..., 0] < 0.3)
     # Without channels there is no such input (the other inputs' noise,

@@ -29,6 +29,7 @@ from keras_dg.preprocessing.per_sample_normalization import (
     normalize_per_sample,
 )
 from keras_dg.specs import output_slices
+from keras_dg.validation import check_bool
 from keras_dg.validation import check_positive_int
 
 # The keys of a training batch, in the order of its tuple form (a dict may
@@ -271,6 +272,7 @@ class TrainStepMixin:
         batch_size=None,
         time_budget=None,
         validation_data=None,
+        calibrate_missing=True,
         **kwargs,
     ):
         """Trains the model (`keras.Model.fit`).
@@ -307,6 +309,13 @@ class TrainStepMixin:
                 other forms are refused (and so is `validation_split`);
                 for other metrics or schedules add the callback yourself.
                 Defaults to None.
+            calibrate_missing: bool. After training on in-memory data,
+                fit how `generate` draws the missingness channels to the
+                training data (`calibrate_missing_draws`: their missing
+                rate, gap lengths and share of series with gaps). Not under
+                DP-SGD (`dp_noise_multiplier`), whose privacy accounting
+                does not cover it, nor with `fix_feature_network`.
+                Defaults to True.
             **kwargs: the other `keras.Model.fit` arguments.
         """
         if kwargs.get("validation_split"):
@@ -351,9 +360,21 @@ class TrainStepMixin:
         if not in_memory:
             # Pipelines shuffle themselves; Keras would warn otherwise.
             kwargs.setdefault("shuffle", False)
-        return super().fit(
+        calibrate_missing = check_bool(calibrate_missing, "calibrate_missing")
+        history = super().fit(
             x, batch_size=batch_size, callbacks=callbacks, **kwargs
         )
+        if (
+            calibrate_missing
+            and in_memory
+            and self.missing_channel_count
+            and self.dp_noise_multiplier is None
+            and not self.fix_feature_network
+        ):
+            self.calibrate_missing_draws(
+                x, seed=0 if self.seed is None else self.seed
+            )
+        return history
 
     def _validation_callback(self, validation_data, validation_freq):
         """`fit`'s model selection on `validation_data` (see `fit`)."""
@@ -423,30 +444,33 @@ class TrainStepMixin:
         features = np.asarray(x["features"])
         active = np.asarray(x["gen_flag"]) > 0.5
         generator = self.feature_generator
-        width = generator.step_dim
+        # Each channel's columns (present, missing) and its log-odds.
+        rates = {}
+        for output, start, _ in output_slices(self.feature_outputs):
+            if output.is_missing_channel:
+                rate = float(np.clip(
+                    features[..., start + 1][active].mean(), 1e-4, 1 - 1e-4
+                ))
+                rates[start] = np.log(rate / (1.0 - rate))
         heads = [generator.heads] + (
             [generator.position_heads] if generator.position_heads else []
         )
-        for output, start, _ in output_slices(self.feature_outputs):
-            if not output.is_missing_channel:
-                continue
-            rate = float(np.clip(
-                features[..., start + 1][active].mean(), 1e-4, 1 - 1e-4
-            ))
-            weights = [layer.kernel for layer in heads]
-            if generator.step_noise_dim:
-                weights.append(generator.step_noise_kernel)
-            for kernel in weights:
-                value = np.array(ops.convert_to_numpy(kernel))
-                columns = np.arange(value.shape[-1]) % width
+        kernels = [layer.kernel for layer in heads]
+        if generator.step_noise_dim:
+            kernels.append(generator.step_noise_kernel)
+        for kernel in kernels:
+            value = np.array(ops.convert_to_numpy(kernel))
+            columns = np.arange(value.shape[-1]) % generator.step_dim
+            for start in rates:
                 value[:, (columns == start) | (columns == start + 1)] = 0.0
-                kernel.assign(value)
-            for layer in heads:
-                bias = np.array(ops.convert_to_numpy(layer.bias))
-                columns = np.arange(len(bias)) % width
+            kernel.assign(value)
+        for layer in heads:
+            bias = np.array(ops.convert_to_numpy(layer.bias))
+            columns = np.arange(len(bias)) % generator.step_dim
+            for start, log_odds in rates.items():
                 bias[columns == start] = 0.0
-                bias[columns == start + 1] = np.log(rate / (1.0 - rate))
-                layer.bias.assign(bias)
+                bias[columns == start + 1] = log_odds
+            layer.bias.assign(bias)
 
     def _training_inputs(self, x, y):
         """Validates in-memory training data; returns (x, in_memory)."""

@@ -204,7 +204,7 @@ def from_parquet(
     transformer = fit.transformer(norms, columns)
     series = ParquetSeries(
         files, transformer, fit.units, fit.num_series, fit.full_length,
-        fit.settings_rows, columns,
+        fit.settings_sample, columns,
     )
     return series, transformer
 
@@ -286,11 +286,11 @@ class ParquetSeries:
     Args:
         files: list of the Parquet files.
         transformer: the fitted `TableTransformer` (long layout).
-        units, num_series, full_length, settings_features, columns: what
+        units, num_series, full_length, settings_sample, columns: what
             `from_parquet`'s pass measured (the row groups where series
             start and how many start in each, the number of series, whether
-            all have the full length, the encoded features of a sample of
-            series, the columns to read).
+            all have the full length, a sample of series encoded as a
+            `TimeSeriesDataset`, the columns to read).
 
     Example:
 
@@ -299,13 +299,13 @@ class ParquetSeries:
     """
 
     def __init__(self, files, transformer, units, num_series, full_length,
-                 settings_features, columns):
+                 settings_sample, columns):
         self.files = list(files)
         self.transformer = transformer
         self.units = list(units)
         self.num_series = int(num_series)
         self.full_length = bool(full_length)
-        self.settings_features = settings_features
+        self.settings_sample = settings_sample
         self.columns = list(columns)
 
     def __len__(self):
@@ -481,12 +481,14 @@ class ParquetSeries:
 
     def settings_data(self):
         """What `DoppelGANger.fit` reads from in-memory data to decide
-        `full_length=None` and `block_heads="auto"`, from the pass: a dict
-        with a `gen_flag` that is all ones when every series has the full
-        length, and the `features` of up to 1,000 sampled series."""
-        gen_flag = np.full((1, self.max_sequence_len),
-                           1.0 if self.full_length else 0.0, "float32")
-        return {"gen_flag": gen_flag, "features": self.settings_features}
+        `full_length=None` and `block_heads="auto"`, to start the
+        missingness channels and to calibrate their draws, from the pass: a
+        dict with the `features` and `gen_flag` of up to 1,000 sampled
+        series, and `full_length` (whether every series has the full
+        length, not only the sampled ones)."""
+        return {"features": self.settings_sample.features,
+                "gen_flag": self.settings_sample.gen_flag,
+                "full_length": self.full_length}
 
     def apply_settings(self, model):
         """Makes `model`'s data-dependent decisions (`full_length=None`,
@@ -1272,7 +1274,7 @@ class _StreamingFit:
             column_order=[to_python(c) for c in columns],
             missing=self.missing, truncate=self.truncate, constants=constants,
         )
-        self.settings_rows = self._settings_features(transformer)
+        self.settings_sample = self._settings_sample(transformer)
         return transformer
 
     def _spec(self, name, role, norms, options):
@@ -1307,15 +1309,14 @@ class _StreamingFit:
             values = np.asarray([state.low[0]], dtype="float64")
         return constant_spec(values, dtype, role)
 
-    def _settings_features(self, transformer):
-        """The encoded features of the sampled series (`apply_settings`)."""
+    def _settings_sample(self, transformer):
+        """The sampled series, encoded (`apply_settings`)."""
         if self.settings_rows is None:
             return None
         table = self.settings_rows.drop(columns="_settings_key")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            encoded = transformer.transform(table)
-        return encoded.features
+            return transformer.transform(table)
 
 
 class _GridRows:

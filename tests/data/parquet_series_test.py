@@ -362,3 +362,33 @@ def test_bad_training_options_are_refused(tmp_path):
                          max_sequence_len=series.max_sequence_len * 2, **TINY)
     with pytest.raises(ValueError, match="max_sequence_len"):
         series.apply_settings(other)
+
+
+def test_fit_from_parquet_starts_and_calibrates_missingness_channels(
+        tmp_path):
+    table = long_table()
+    table.loc[table.index[::7], "x"] = np.nan
+    folder = write_folder(tmp_path / "a", table)
+    series, transformer = from_parquet(folder, **ARGS, missing="model")
+    assert transformer.missing_channels == ["x"]
+    assert not series.full_length
+    sample = series.settings_data()
+    assert sample["features"].shape[:2] == sample["gen_flag"].shape
+    model = _model(transformer)
+    model.g_optimizer.learning_rate.assign(0.0)
+    history = model.fit(series, batch_size=8, epochs=1, verbose=0)
+    assert np.isfinite(history.history["d_loss"]).all()
+    assert float(model.full_length_state) == 0.0
+    # The channel starts at the sampled series' missing rate.
+    from keras_dg.specs import output_slices
+
+    (start,) = [start for output, start, _ in
+                output_slices(transformer.feature_outputs)
+                if output.is_missing_channel]
+    active = sample["gen_flag"] > 0.5
+    rate = sample["features"][..., start + 1][active].mean()
+    bias = keras.ops.convert_to_numpy(model.feature_generator.heads.bias)
+    np.testing.assert_allclose(bias[start + 1], np.log(rate / (1 - rate)),
+                               rtol=1e-5)
+    shift = keras.ops.convert_to_numpy(model.missing_draws)[0, 0]
+    assert shift != 0.0

@@ -287,9 +287,9 @@ class TrainStepMixin:
         `batch_size`, seeded by the model's `seed`). In-memory data are
         validated against the model's specs before training starts.
         `batch_size` defaults to 100, the original's. A fresh model's first
-        `fit` on in-memory data starts each missingness channel
-        (`Output.is_missing_channel`) at the data's missing rate (see
-        `_init_missing_channels`).
+        `fit` starts each missingness channel (`Output.is_missing_channel`)
+        at the data's missing rate (see `_init_missing_channels`; a
+        `ParquetSeries`: its pass's sample of series).
 
         Args:
             time_budget: float, str or None. Stop training once this much
@@ -309,8 +309,9 @@ class TrainStepMixin:
                 other forms are refused (and so is `validation_split`);
                 for other metrics or schedules add the callback yourself.
                 Defaults to None.
-            calibrate_missing: bool. After training on in-memory data,
-                fit how `generate` draws the missingness channels to the
+            calibrate_missing: bool. After training on in-memory data or
+                a `ParquetSeries` (its pass's sample of 1,000 series), fit
+                how `generate` draws the missingness channels to the
                 training data (`calibrate_missing_draws`: their missing
                 rate, gap lengths and share of series with gaps). Not under
                 DP-SGD (`dp_noise_multiplier`), whose privacy accounting
@@ -343,10 +344,13 @@ class TrainStepMixin:
                 kwargs["epochs"] = UNLIMITED_EPOCHS
         if not self.compiled:
             raise RuntimeError("Call `compile()` before `fit()`.")
+        calibrate_missing = check_bool(calibrate_missing, "calibrate_missing")
+        calibration_data = None
         if _is_parquet_series(x):
             # Series on disk (keras_dg.data.from_parquet): the settings from
             # its streaming pass, batches read and shuffled by its pipeline.
             x.apply_settings(self)
+            calibration_data = x.settings_data()
             x = x.training_data(
                 batch_size or _DEFAULT_BATCH_SIZE,
                 seed=0 if self.seed is None else self.seed,
@@ -355,24 +359,24 @@ class TrainStepMixin:
         x, in_memory = self._training_inputs(x, y)
         if in_memory:
             self._settings_from_data(x)
+            calibration_data = x
         if in_memory and batch_size is None:
             batch_size = min(_DEFAULT_BATCH_SIZE, len(x["features"]))
         if not in_memory:
             # Pipelines shuffle themselves; Keras would warn otherwise.
             kwargs.setdefault("shuffle", False)
-        calibrate_missing = check_bool(calibrate_missing, "calibrate_missing")
         history = super().fit(
             x, batch_size=batch_size, callbacks=callbacks, **kwargs
         )
         if (
             calibrate_missing
-            and in_memory
+            and calibration_data is not None
             and self.missing_channel_count
             and self.dp_noise_multiplier is None
             and not self.fix_feature_network
         ):
             self.calibrate_missing_draws(
-                x, seed=0 if self.seed is None else self.seed
+                calibration_data, seed=0 if self.seed is None else self.seed
             )
         return history
 
@@ -406,9 +410,10 @@ class TrainStepMixin:
         start (`_init_missing_channels`)."""
         self._init_missing_channels(x)
         if self.full_length is None:
-            self.full_length_state.assign(
-                float(np.all(np.asarray(x["gen_flag"]) == 1))
-            )
+            full_length = x.get("full_length")  # Parquet: the whole pass's.
+            if full_length is None:
+                full_length = np.all(np.asarray(x["gen_flag"]) == 1)
+            self.full_length_state.assign(float(full_length))
         if self.block_heads == "auto" and self.sample_len > 1:
             from keras_dg.evaluation.autocorrelation import output_periods
 

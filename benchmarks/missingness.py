@@ -13,8 +13,10 @@ flights preset's model (S=7, auxiliary critic, self-norm, batch 20) trains
 on the training routes encoded with that policy for `--budget` seconds
 (`fit(time_budget=...)`), generates as many routes as it trained on, and
 the generated table (`generate_dataframe`: NaN where the channel says
-missing under `model`, the channel drawn from the generator's softmax,
-with a second row from the same model by argmax, `draw_missing=False`;
+missing under `model`, the channel drawn from the generator's softmax as
+`fit` calibrated the draw (`missing_draws`: reported with the fitted
+shift, share and rho), with a second row from the same model by argmax,
+`draw_missing=False`;
 never a gap otherwise) is encoded with one
 reference transformer (the whole table, `missing="model"`) and scored by
 `keras_dg.evaluation.missingness_fidelity` against the held-out routes,

@@ -330,13 +330,15 @@ class GenerationMixin:
         rate, and the series' share and step-to-step correlation of the
         draws' copula; see `keras_dg.models.missing_draws`), from the
         generator's p(missing) on `n` series (its weight average, as
-        `generate` uses). `fit` calls it after training on in-memory data
-        (`fit(..., calibrate_missing=False)` does not).
+        `generate` uses). `fit` calls it after training (on a
+        `ParquetSeries`, with its pass's sample of series);
+        `fit(..., calibrate_missing=False)` does not.
 
         Args:
             data: the training data: a `TimeSeriesDataset` or a dict with
                 `features` and `gen_flag`, encoded.
-            n: int. Series to generate (at most as many as `data` holds).
+            n: int. Series to generate: more than a small training set
+                holds, so that the shift to its rate is not one draw's.
             seed: int. The generation's and the simulation's seed.
 
         Returns:
@@ -351,10 +353,22 @@ class GenerationMixin:
                 "missing='model') adds one per feature with gaps)."
             )
         if isinstance(data, TimeSeriesDataset):
+            self.check_dataset(data)
             data = data.as_dict()
         features = np.asarray(data["features"])
         real_active = np.asarray(data["gen_flag"]) > 0.5
-        n = min(check_positive_int(n, "n"), len(features))
+        if (
+            features.ndim != 3
+            or features.shape[-1] != self.feature_dim
+            or real_active.shape != features.shape[:2]
+        ):
+            raise ValueError(
+                "`data` must hold the model's encoded `features` [N, T, "
+                f"{self.feature_dim}] and their `gen_flag` [N, T]. Received "
+                f"features of shape {features.shape} and gen_flag of shape "
+                f"{real_active.shape}."
+            )
+        n = check_positive_int(n, "n")
         noise = self._generation_noise(
             n, np.random.SeedSequence(seed).entropy, draw_missing=False
         ).rows(0, n)
@@ -750,11 +764,9 @@ def _replicas(model):
     return getattr(strategy, "num_replicas_in_sync", 1)
 
 
-
-
 def _finish(values, outputs, drawn=None):
     """One-hot discrete blocks, clip continuous blocks to their range;
-    `drawn` (`{output index: one-hot block}`, see `_draw_channels`)
+    `drawn` (`{output index: one-hot block}`, see `draw_channels`)
     replaces those outputs' argmax."""
     values = harden(ops.convert_to_tensor(values), outputs)
     if drawn:

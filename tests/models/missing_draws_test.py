@@ -153,3 +153,7 @@ def test_calibrate_missing_draws_needs_a_channel():
 
     with pytest.raises(ValueError, match="no missingness channel"):
         tiny_model().calibrate_missing_draws({"features": np.zeros(1)})
+    model = _model(_gappy_data())
+    with pytest.raises(ValueError, match=r"`features` \[N, T, 3\]"):
+        model.calibrate_missing_draws(
+            {"features": np.zeros((4, 16, 2)), "gen_flag": np.ones((4, 16))})

@@ -87,6 +87,23 @@ def tiny_model(t=8, sample_len=2, **kwargs):
     )
 
 
+def channel_dataset(missing, rng):
+    """Series of one [0, 1] feature (drawn from `rng`) with a missingness
+    channel, missing where `missing` [N, T] is True; all full length, with
+    one 2-way attribute."""
+    n, t = missing.shape
+    features = np.stack(
+        [rng.random((n, t)), 1.0 - missing, missing], axis=-1
+    ).astype("float32")
+    return keras_dg.TimeSeriesDataset(
+        features, np.eye(2, dtype="float32")[np.arange(n) % 2],
+        np.ones((n, t), "float32"),
+        [Output("CONTINUOUS", 1, "ZERO_ONE"),
+         Output("DISCRETE", 2, is_missing_channel=True)],
+        [Output("DISCRETE", 2)],
+    )
+
+
 def quick_fit(model, data, **kwargs):
     """`model.fit(data)`: one quiet epoch of batches of 4 unless told."""
     kwargs.setdefault("batch_size", 4)

@@ -6,8 +6,8 @@ from scipy.special import expit
 from scipy.special import logit
 
 import keras_dg
-from keras_dg import Output
 from keras_dg.models import missing_draws
+from tests.harness import channel_dataset
 from tests.harness import quick_fit
 from tests.models.generation_test import channel_model
 
@@ -85,18 +85,8 @@ def test_calibrated_draws_keep_the_rate_and_make_runs():
 
 
 def _gappy_data(n=60, t=16):
-    missing = _runs(n=n, t=t, run=4)
-    rng = np.random.default_rng(0)
-    features = np.stack(
-        [rng.random((n, t)), 1.0 - missing, missing], axis=-1
-    ).astype("float32")
-    return keras_dg.TimeSeriesDataset(
-        features, np.eye(2, dtype="float32")[np.arange(n) % 2],
-        np.ones((n, t), "float32"),
-        [Output("CONTINUOUS", 1, "ZERO_ONE"),
-         Output("DISCRETE", 2, is_missing_channel=True)],
-        [Output("DISCRETE", 2)],
-    )
+    return channel_dataset(_runs(n=n, t=t, run=4),
+                           np.random.default_rng(0))
 
 
 def _model(data):

@@ -158,22 +158,12 @@ def test_fit_refuses_other_validation_data():
 
 
 def _channel_data(rate=0.1, n=40, t=8, seed=0):
-    """Series of one [0, 1] feature with a missingness channel missing on
-    a `rate` share of the steps."""
-    from keras_dg import Output
+    """Series with a missingness channel missing on a `rate` share of the
+    steps."""
+    from tests.harness import channel_dataset
 
     rng = np.random.default_rng(seed)
-    missing = rng.random((n, t)) < rate
-    features = np.stack(
-        [rng.random((n, t)), 1.0 - missing, missing], axis=-1
-    ).astype("float32")
-    return keras_dg.TimeSeriesDataset(
-        features, np.eye(2, dtype="float32")[np.arange(n) % 2],
-        np.ones((n, t), "float32"),
-        [Output("CONTINUOUS", 1, "ZERO_ONE"),
-         Output("DISCRETE", 2, is_missing_channel=True)],
-        [Output("DISCRETE", 2)],
-    )
+    return channel_dataset(rng.random((n, t)) < rate, rng)
 
 
 def _active_rate(dataset):

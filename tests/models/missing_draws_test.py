@@ -89,12 +89,12 @@ def _gappy_data(n=60, t=16):
                            np.random.default_rng(0))
 
 
-def _model(data):
+def _model(data, **kwargs):
     from tests.harness import TINY
 
     model = keras_dg.DoppelGANger(
         data.feature_outputs, data.attribute_outputs, data.max_sequence_len,
-        sample_len=2, **dict(TINY, seed=0),
+        sample_len=2, **dict(TINY, seed=0), **kwargs,
     )
     model.compile()
     return model
@@ -121,6 +121,17 @@ def test_fit_calibrates_the_draws_unless_told_not_to(tmp_path):
         ops.convert_to_numpy(model.missing_draws))
     np.testing.assert_array_equal(loaded.generate(20, seed=3).features,
                                   model.generate(20, seed=3).features)
+
+
+@pytest.mark.skipif(keras.config.backend() != "tensorflow",
+                    reason="DP-SGD runs on TensorFlow")
+def test_dp_training_leaves_the_draws_uncalibrated():
+    # The calibration reads the private data outside the DP accounting.
+    data = _gappy_data()
+    model = _model(data, dp_noise_multiplier=1.0)
+    quick_fit(model, data)
+    np.testing.assert_array_equal(
+        ops.convert_to_numpy(model.missing_draws), 0.0)
 
 
 def test_weights_saved_before_the_draws_existed_load_uncalibrated():

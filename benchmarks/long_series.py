@@ -33,6 +33,16 @@ the floor (the training routes in the synthetic data's place). The issue's targe
     python benchmarks/long_series.py --budget 240 --seeds 0 1 2 \
         --json /tmp/long_series.jsonl --plot /tmp/long_series.png
 
+`--dataset mba` measures the same on the paper's FCC_MBA data (`--data`,
+the original format; 600 training series of 56 steps, the `FCC_MBA`
+preset's model, which has no self-norm) with `--window 8 --stride 4
+--length 56 --sample-len 4`: 7x the window, the longest FCC_MBA allows,
+and `whole` trains on all 56 steps, which fits:
+
+    python benchmarks/long_series.py --dataset mba \
+        --data ../shared/data/FCC_MBA --window 8 --stride 4 --length 56 \
+        --sample-len 4 --budget 200 --seeds 0 1 2
+
 `--quick` is a smoke run (10 s budget, one seed, both modes).
 """
 
@@ -45,18 +55,31 @@ import time
 import numpy as np
 
 
-def load(length, seed):
-    """(train, test, transformer): the flights routes' first `length`
-    days, split by route."""
+# Each --dataset's preset (model config and batch size).
+PRESETS = {"flights": "flights", "mba": "FCC_MBA"}
+
+
+def load(length, seed, dataset="flights", data=None):
+    """(train, test, transformer): the series' first `length` steps (the
+    flights routes' days, or FCC_MBA's training split from `data`), split
+    by series."""
     from keras_dg import TimeSeriesDataset
-    from keras_dg.data.flights import load_flights
     from keras_dg.data.splits import split_dataset
 
-    full, transformer = load_flights(sample_len=7)
+    if dataset == "mba":
+        from keras_dg.data import load_dg
+
+        if data is None:
+            raise ValueError("--dataset mba needs --data (FCC_MBA folder).")
+        full, transformer = load_dg(data, split="train"), None
+    else:
+        from keras_dg.data.flights import load_flights
+
+        full, transformer = load_flights(sample_len=7)
     if length > full.max_sequence_len:
         raise ValueError(
-            f"--length {length} is longer than the flights data "
-            f"({full.max_sequence_len} days)."
+            f"--length {length} is longer than the {dataset} data "
+            f"({full.max_sequence_len} steps)."
         )
     full = TimeSeriesDataset(
         full.features[:, :length], full.attributes, full.gen_flag[:, :length],
@@ -67,7 +90,7 @@ def load(length, seed):
 
 
 def train_and_generate(train, mode, window, stride, length, seed, budget,
-                       num):
+                       num, preset_name="flights", sample_len=None):
     """Trains in `mode` ('windows' or 'whole'); returns the generated
     long series and training facts."""
     import keras
@@ -75,12 +98,15 @@ def train_and_generate(train, mode, window, stride, length, seed, budget,
     from keras_dg.models.doppelganger import DoppelGANger
     from keras_dg.presets import get_preset
 
-    preset = get_preset("flights")
+    preset = get_preset(preset_name)
+    config = dict(preset["config"])
+    if sample_len is not None:
+        config["sample_len"] = sample_len
     data = train.windows(window, stride) if mode == "windows" else train
     keras.utils.set_random_seed(seed)
     model = DoppelGANger(
         data.feature_outputs, data.attribute_outputs,
-        max_sequence_len=data.max_sequence_len, **preset["config"],
+        max_sequence_len=data.max_sequence_len, **config,
     )
     model.compile()
     started = time.time()
@@ -196,6 +222,12 @@ def main(argv=None):
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--dataset", choices=sorted(PRESETS),
+                        default="flights")
+    parser.add_argument("--data", default=None,
+                        help="FCC_MBA folder (--dataset mba)")
+    parser.add_argument("--sample-len", type=int, default=None,
+                        help="the model's S (default: the preset's)")
     parser.add_argument("--window", type=int, default=28)
     parser.add_argument("--stride", type=int, default=7)
     parser.add_argument("--length", type=int, default=280)
@@ -215,12 +247,14 @@ def main(argv=None):
         args.budget, args.seeds = 10.0, [0]
     results = []
     for seed in args.seeds:
-        train, test, transformer = load(args.length, seed)
+        train, test, transformer = load(args.length, seed, args.dataset,
+                                        args.data)
         synthetics = {}
         for mode in args.modes:
             synthetic, chunks, facts = train_and_generate(
                 train, mode, args.window, args.stride, args.length, seed,
                 args.budget, args.num or len(train),
+                PRESETS[args.dataset], args.sample_len,
             )
             synthetics[f"{mode} (seed {seed})"] = synthetic
             runs = [(mode, synthetic)]
@@ -229,6 +263,7 @@ def main(argv=None):
                 runs.append(("chunks", chunks))
             for name, data in runs:
                 record = {
+                    "dataset": args.dataset,
                     "mode": name, "seed": seed, "window": args.window,
                     "length": args.length, "budget": args.budget, **facts,
                     **score(data, train, test, args.window),

@@ -188,9 +188,9 @@ def _range_w1(real, synthetic):
     ]))
 
 
-def plot(real, synthetics, window, path, transformer, n=3):
-    """`n` real and generated routes (flights per day), window boundaries
-    dashed."""
+def plot(real, synthetics, window, path, transformer, n=3, unit="day"):
+    """`n` real and generated series (flights: routes' flights per day),
+    window boundaries dashed."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -210,7 +210,7 @@ def plot(real, synthetics, window, path, transformer, n=3):
         ax.set_title(title, fontsize=9)
         ax.set_ylabel(names[0] if names else "feature 0 (encoded)")
     np.atleast_1d(axes)[-1].set_xlabel(
-        f"day (dashed: every {window} days, the training window)"
+        f"{unit} (dashed: every {window} {unit}s, the training window)"
     )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -274,7 +274,8 @@ def main(argv=None):
                     with open(args.json, "a") as f:
                         f.write(json.dumps(record) + "\n")
         if args.plot and seed == args.seeds[0]:
-            plot(test, synthetics, args.window, args.plot, transformer)
+            plot(test, synthetics, args.window, args.plot, transformer,
+                 unit="day" if args.dataset == "flights" else "step")
     keys = ["seam_synthetic", "seam_real", "seam_ratio", "acf_mse_full",
             "acf_mse_window", "acf_ratio", "floor_acf_mse_full",
             "floor_acf_mse_window", "profile_ratio", "floor_profile_ratio",

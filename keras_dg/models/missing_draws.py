@@ -169,4 +169,6 @@ def _gaps(mask):
 
 def _series_with_gaps(mask, active):
     has_steps = active.any(axis=1)
-    return float(mask[has_steps].any(axis=1).mean()) if has_steps.any() else 0.0
+    if not has_steps.any():
+        return 0.0
+    return float(mask[has_steps].any(axis=1).mean())

@@ -140,22 +140,12 @@ def train_and_generate(train_table, mode, seed, budget):
 
 def p_missing(model, n, seed):
     """The generator's mean softmax probability of "missing" over the
-    active steps of `n` generated series (the weights `generate` uses), or
-    None without a channel."""
-    from keras import ops
-
+    active steps of `n` generated series (the weights `generate` uses;
+    the mean over the channels), or None without a channel."""
     if not model.missing_channel_count:
         return None
-    noise = model._generation_noise(
-        n, np.random.SeedSequence(seed).entropy, draw_missing=False
-    ).rows(0, n)
-    noise.pop("missing_uniform")
-    noise.pop("missing_level")
-    with model._generation_weights(True):
-        features, _, gen_flag, _ = model.generate_internal(noise)
-    features = np.asarray(ops.convert_to_numpy(features), "float64")
-    active = np.asarray(ops.convert_to_numpy(gen_flag)) > 0.5
-    return float(features[..., model.feature_dim - 1][active].mean())
+    probabilities, active = model._missing_probabilities(n, seed)
+    return float(np.mean([p[active].mean() for p in probabilities.values()]))
 
 
 def score(generated, reference, train, test):

@@ -368,7 +368,25 @@ class GenerationMixin:
                 f"features of shape {features.shape} and gen_flag of shape "
                 f"{real_active.shape}."
             )
-        n = check_positive_int(n, "n")
+        probabilities, active = self._missing_probabilities(
+            check_positive_int(n, "n"), seed
+        )
+        starts = [start for _, start, _ in output_slices(self.feature_outputs)]
+        fitted = {
+            i: calibrate(
+                p, active, features[..., starts[i] + 1] > 0.5, real_active,
+                seed=seed,
+            )
+            for i, p in probabilities.items()
+        }
+        self.missing_draws.assign(np.array(list(fitted.values()), "float32"))
+        return fitted
+
+    def _missing_probabilities(self, n, seed):
+        """The generator's p(missing) on `n` series drawn with `seed` (its
+        weight average, as `generate` uses): `{feature output index: [n,
+        T]}` per missingness channel (`p1 / (p0 + p1)` of its softmax),
+        and the series' active steps [n, T]."""
         noise = self._generation_noise(
             n, np.random.SeedSequence(seed).entropy, draw_missing=False
         ).rows(0, n)
@@ -377,21 +395,17 @@ class GenerationMixin:
         with self._generation_weights(True):
             generated, _, gen_flag, _ = self.generate_internal(noise)
         generated = np.asarray(ops.convert_to_numpy(generated), "float64")
-        active = np.asarray(ops.convert_to_numpy(gen_flag)) > 0.5
-        fitted = {}
+        probabilities = {}
         for i, (output, start, _) in enumerate(
             output_slices(self.feature_outputs)
         ):
             if output.is_missing_channel:
                 present = generated[..., start]
                 missing = generated[..., start + 1]
-                p = missing / np.maximum(present + missing, 1e-12)
-                fitted[i] = calibrate(
-                    p, active, features[..., start + 1] > 0.5, real_active,
-                    seed=seed,
+                probabilities[i] = missing / np.maximum(
+                    present + missing, 1e-12
                 )
-        self.missing_draws.assign(np.array(list(fitted.values()), "float32"))
-        return fitted
+        return probabilities, np.asarray(ops.convert_to_numpy(gen_flag)) > 0.5
 
     def _generation_jit(self, length, rows):
         """False: `rows` series of `length` run without XLA; None: with the

@@ -112,6 +112,9 @@ def calibrate(p, active, missing, real_active, seed=0):
         real_active: [N, T] bool, its active steps.
         seed: int. The simulation's random numbers.
     """
+    # Imported here: `import keras_dg` does not load the evaluation.
+    from keras_dg.evaluation.missingness import gap_lengths
+
     active = np.asarray(active, bool)
     real_active = np.asarray(real_active, bool)
     missing = np.asarray(missing, bool) & real_active
@@ -128,7 +131,7 @@ def calibrate(p, active, missing, real_active, seed=0):
         else:
             high = shift
     p = expit(log_odds + shift)
-    real_gaps = _gaps(missing)
+    real_gaps = gap_lengths(missing)
     real_share = _series_with_gaps(missing, real_active)
     rng = np.random.default_rng(seed)
     e = rng.standard_normal(p.shape)
@@ -139,7 +142,7 @@ def calibrate(p, active, missing, real_active, seed=0):
         for share in SHARES:
             u = norm.cdf(np.sqrt(share) * level + np.sqrt(1 - share) * z)
             drawn = (u < p) & active
-            gaps = _gaps(drawn)
+            gaps = gap_lengths(drawn)
             if not len(gaps):
                 continue
             score = wasserstein_distance(gaps, real_gaps) / real_gaps.mean()
@@ -156,15 +159,6 @@ def _ar1(e, rho):
     for t in range(1, e.shape[1]):
         z[:, t] = rho * z[:, t - 1] + scale * e[:, t]
     return z
-
-
-def _gaps(mask):
-    """The lengths of all runs of True along axis 1 of `mask` [N, T]."""
-    padded = np.pad(mask.astype(np.int8), ((0, 0), (1, 1)))
-    change = np.diff(padded, axis=1)
-    starts = np.nonzero(change == 1)
-    ends = np.nonzero(change == -1)
-    return (ends[1] - starts[1]).astype("float64")
 
 
 def _series_with_gaps(mask, active):

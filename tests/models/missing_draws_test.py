@@ -6,6 +6,7 @@ from scipy.special import expit
 from scipy.special import logit
 
 import keras_dg
+from keras_dg.evaluation.missingness import gap_lengths
 from keras_dg.models import missing_draws
 from tests.harness import channel_dataset
 from tests.harness import quick_fit
@@ -52,7 +53,7 @@ def test_calibrate_without_gaps_or_steps_changes_nothing():
 
 
 def _gap_mean(dataset):
-    return missing_draws._gaps(dataset.features[..., 2] > 0.5).mean()
+    return gap_lengths(dataset.features[..., 2] > 0.5).mean()
 
 
 def test_calibrated_draws_keep_the_rate_and_make_runs():

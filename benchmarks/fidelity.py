@@ -29,6 +29,9 @@ python benchmarks/fidelity.py --seconds 600 --markdown benchmarks/fidelity-lates
 python benchmarks/fidelity.py --sides ours --ours-config ema_decay=null --datasets flights
 # a lever at an equal CPU-time budget (fairer on a shared machine; ours only)
 python benchmarks/fidelity.py --sides ours --clock cpu --seconds 60 --ours-config d_rounds=2
+# model selection by the ACF MSE on the training series, about every 200 batches,
+# beside the same run's final weights (column ours-last)
+python benchmarks/fidelity.py --sides ours --clock cpu --select-batches 200
 # a smoke test of the plumbing (seconds; not a measurement)
 python benchmarks/fidelity.py --quick --datasets wage_panel --sides ours
 ```
@@ -42,6 +45,14 @@ get fewer epochs), `--epochs N` trains exactly N epochs; `--batch-size`
 replaces the dataset's batch size (both sides). Every run's
 generated series stay in `--workdir` (`<dataset>/<side>_seed<k>.npz`, the
 original format), next to the training arrays (`<dataset>/train.npz`).
+
+`--select-batches N` measures model selection (the issue's lever "keep and
+restore the best weights"): a `keras_dg.evaluation.FidelityCallback` with
+`restore_best_weights` scores the ACF MSE of the series generated every N
+batches or so (whole epochs) against the training series, or against a share
+of them held out from training (`--select-holdout 0.2`); the test split is
+never seen. The run's final weights generate too (`<side>_seed<k>.last.npz`,
+column `ours-last`): a same-run A/B of the selection.
 """
 
 import argparse
@@ -106,6 +117,15 @@ def parse_args(argv=None):
     parser.add_argument("--json", default=None, help="Write every number here.")
     parser.add_argument("--plots", default=None, help="Folder for real-vs-synthetic PNGs.")
     parser.add_argument("--quick", action="store_true", help="Tiny budget and networks.")
+    parser.add_argument(
+        "--select-batches", type=int, default=0, metavar="N",
+        help="Ours: model selection by the ACF MSE (FidelityCallback with "
+        "restore_best_weights) about every N training batches (whole epochs); "
+        "0 = off. Adds the column 'ours-last': the same run's final weights.")
+    parser.add_argument(
+        "--select-holdout", type=float, default=0.0, metavar="FRACTION",
+        help="With --select-batches: select on this share of the train split, "
+        "held out from training (0 = on the training series themselves).")
     args = parser.parse_args(argv)
     args.datasets = _choices(parser, args.datasets, fidelity_data.DATASETS, "--datasets")
     args.sides = _choices(parser, args.sides, tuple(SCRIPTS), "--sides")
@@ -119,9 +139,18 @@ def parse_args(argv=None):
         parser.error("--epochs and --clock cpu are for --sides ours only")
     if "peer" in args.sides and not os.path.exists(PEER_PYTHON):
         parser.error("the peer's venv is missing: run bash benchmarks/setup_peer.sh")
+    if args.select_batches < 0 or not 0.0 <= args.select_holdout < 1.0:
+        parser.error("--select-batches must be >= 0 and --select-holdout in [0, 1)")
+    if args.select_batches and "ours" not in args.sides:
+        parser.error("--select-batches is for --sides ours")
     if args.quick:
         args.seconds = min(args.seconds, QUICK_SECONDS)
     return args
+
+
+def columns(args):
+    """The sides, and the final weights of ours when ours selects its weights."""
+    return list(args.sides) + (["ours-last"] if args.select_batches else [])
 
 
 def _choices(parser, text, allowed, flag):
@@ -195,6 +224,11 @@ def run_side(side, arrays, out, seed, n_generate, bench, config, args):
     ]
     if side == "ours":
         flags += ["--model-config", json.dumps(config), "--clock", args.clock]
+        if args.select_batches:
+            n_train = len(bench["train"]) - round(args.select_holdout * len(bench["train"]))
+            per_epoch = -(-n_train // bench["batch_size"])
+            flags += ["--select-every", str(max(1, round(args.select_batches / per_epoch))),
+                      "--select-holdout", str(args.select_holdout)]
         if args.quick:
             flags += ["--predict-jit", "off"]
     result = common.run_json(SCRIPTS[side] + flags, timeout=args.seconds * 4 + 1800)
@@ -265,7 +299,7 @@ def run_dataset(name, args):
               "n_train": len(bench["train"]), "n_test": len(bench["test"]),
               "n_generate": n_generate, "sample_len": bench["sample_len"],
               "batch_size": bench["batch_size"], "floor": [],
-              **{side: [] for side in args.sides}}
+              **{side: [] for side in columns(args)}}
     for seed in range(args.seeds):
         floor = metrics(bench["test"], bench["train"], bench["train"],
                         bench["sample_len"], seed)
@@ -273,8 +307,9 @@ def run_dataset(name, args):
         log(f"[{name}] seed {seed} floor: {_brief(floor)}")
         order = args.sides if seed % 2 == 0 else args.sides[::-1]
         for side in order:
-            result[side].append(
-                _one_run(name, side, seed, bench, config, arrays, digest, args))
+            runs = _one_run(name, side, seed, bench, config, arrays, digest, args)
+            for column, run in runs.items():
+                result[column].append(run)
     return bench, result
 
 
@@ -286,13 +321,21 @@ def _one_run(name, side, seed, bench, config, arrays, digest, args):
     record = run_side(side, arrays, out, seed, 5 * len(bench["test"]), bench, config, args)
     if record["data_digest"] != digest:
         raise RuntimeError(f"{side} trained on other data: {record['data_digest']} != {digest}")
-    synthetic = synthetic_dataset(out, bench["test"])
-    scores = metrics(bench["test"], synthetic, bench["train"], bench["sample_len"], seed)
-    log(f"[{name}] seed {seed} {side} ({record['epochs']:.1f} epochs): {_brief(scores)}")
     keep = ("epochs", "batches", "wall_seconds", "cpu_seconds", "cpu_fraction",
             "child_peak_rss_mib",
-            "process_wall_s", "gen_seconds", "impl")
-    return {"seed": seed, "out": out, **{k: record.get(k) for k in keep}, **scores}
+            "process_wall_s", "gen_seconds", "impl", "select")
+    outs = {side: out}
+    if record.get("select"):
+        outs["ours-last"] = record["select"]["last_out"]
+    runs = {}
+    for column, path in outs.items():
+        synthetic = synthetic_dataset(path, bench["test"])
+        scores = metrics(bench["test"], synthetic, bench["train"], bench["sample_len"], seed)
+        log(f"[{name}] seed {seed} {column} ({record['epochs']:.1f} epochs): "
+            f"{_brief(scores)}")
+        runs[column] = {"seed": seed, "out": path, **{k: record.get(k) for k in keep},
+                        **scores}
+    return runs
 
 
 def _brief(scores):
@@ -378,8 +421,8 @@ def main(argv=None):
     for name in args.datasets:
         bench, result = run_dataset(name, args)
         everything["datasets"][name] = result
-        tables += [dataset_table(name, result, args.sides), ""]
-        for side in args.sides if args.plots else ():
+        tables += [dataset_table(name, result, columns(args)), ""]
+        for side in columns(args) if args.plots else ():
             png = os.path.join(args.plots, f"{name}_{side}.png")
             save_plot(name, side, bench["test"], result[side][0]["out"], png,
                       feature=bench["feature_names"][0])

@@ -80,6 +80,16 @@ def parse_args(argv=None):
         "keras-dg's default, on with TensorFlow and JAX).")
     parser.add_argument("--output-margin", type=float, default=None,
                         help="DoppelGANger(output_margin=...); default: keras-dg's.")
+    parser.add_argument(
+        "--select-every", type=int, default=0, metavar="EPOCHS",
+        help="fidelity: model selection (a FidelityCallback with "
+        "restore_best_weights on the ACF MSE) every EPOCHS epochs; 0 = off. "
+        "--out then holds the selected weights' series and OUT.last.npz the "
+        "same run's final weights'.")
+    parser.add_argument(
+        "--select-holdout", type=float, default=0.0, metavar="FRACTION",
+        help="with --select-every: select on this share of the training "
+        "series, held out from training (0 = select on the training series).")
     args = parser.parse_args(argv)
     if (args.shape is None) == (args.arrays is None):
         parser.error("give exactly one of --shape and --arrays")
@@ -96,6 +106,10 @@ def parse_args(argv=None):
         args.epochs = 0 if args.task == "fidelity" else 1
     if args.gen_repeats < 1:
         parser.error("--gen-repeats must be >= 1")
+    if args.select_every < 0 or not 0.0 <= args.select_holdout < 1.0:
+        parser.error("--select-every must be >= 0 and --select-holdout in [0, 1)")
+    if args.select_every and (args.task != "fidelity" or args.out is None):
+        parser.error("--select-every needs --task fidelity and --out")
     return args
 
 
@@ -156,6 +170,45 @@ class _Budget:
         self.batches = 0
         self.epoch_ends = []
         self.meter = common.Meter()
+
+
+def _selection(model, arrays, args):
+    """(training arrays, selection callback, last-weights callback) for
+    `--select-every`; the held-out share is drawn with a fixed generator, the
+    same for every seed."""
+    import keras
+    import numpy as np
+
+    from keras_dg import TimeSeriesDataset
+    from keras_dg.evaluation import FidelityCallback
+
+    n = len(arrays["features"])
+    order = np.random.default_rng(12345).permutation(n)
+    n_select = int(round(args.select_holdout * n))
+    if n_select:
+        held, kept = order[:n_select], np.sort(order[n_select:])
+        select = {k: v[held] for k, v in arrays.items()}
+        arrays = {k: v[kept] for k, v in arrays.items()}
+    else:
+        select = arrays
+    real = TimeSeriesDataset(
+        select["features"], select["attributes"], select["gen_flag"],
+        model.feature_outputs, model.attribute_outputs,
+        validate=False,
+    )
+    selector = FidelityCallback(
+        real, every_n_epochs=args.select_every, n_samples=min(len(real), 1000),
+        metrics=("acf_mse",), restore_best_weights=True,
+    )
+
+    class Last(keras.callbacks.Callback):
+        """Generates from the final weights, before the selector restores."""
+
+        def on_train_end(self, logs=None):
+            self.synthetic = self.model.generate(
+                args.n_generate or n, seed=args.seed + 1, batch_size=args.gen_batch)
+
+    return arrays, selector, Last()
 
 
 def main(argv=None):
@@ -219,13 +272,19 @@ def main(argv=None):
     model.fit(warm, batch_size=args.batch_size, epochs=1, verbose=0)
 
     budget_seconds = args.seconds if args.task == "fidelity" else None
+    selector = last = None
+    if args.select_every:
+        arrays, selector, last = _selection(model, arrays, args)
+        n = len(arrays["features"])
+        steps_per_epoch = -(-n // args.batch_size)
     if args.task == "fidelity" or args.epochs > 0:
         budget = _Budget(budget_seconds, args.clock)
         epochs = 10**9 if budget_seconds is not None else args.epochs
+        callbacks = [budget.callback] + ([last, selector] if selector else [])
         with budget.meter:
             model.fit(
                 arrays, batch_size=args.batch_size, epochs=epochs, verbose=0,
-                callbacks=[budget.callback],
+                callbacks=callbacks,
             )
         meter = budget.meter
         batches = budget.batches * args.steps_per_execution
@@ -254,6 +313,16 @@ def main(argv=None):
     else:
         record.update({"epochs": 0, "wall_seconds": None, "sequences_per_s": None})
     record["peak_rss_train_mib"] = common.peak_rss_mib()
+    if selector is not None:
+        last_out = args.out[: -len(".npz")] if args.out.endswith(".npz") else args.out
+        last_out += ".last.npz"
+        common.save_arrays(last_out, last.synthetic.features,
+                           last.synthetic.attributes, last.synthetic.gen_flag)
+        record["select"] = {
+            "every_epochs": args.select_every, "holdout": args.select_holdout,
+            "n_train": n, "best_epoch": selector.best_epoch,
+            "best_acf_mse": selector.best, "last_out": last_out,
+        }
 
     if args.task in ("generate", "fidelity"):
         n_gen = args.n_generate or n

@@ -74,3 +74,25 @@ def test_cpu_budget_ignores_time_spent_waiting():
         time.sleep(0.6)  # wall time passes, CPU time does not
         budget.callback.on_train_batch_end(0)
     assert not model.stop_training
+
+
+def test_selection_flags_parse_and_bad_ones_are_refused():
+    fidelity, ours_dg = _import("fidelity"), _import("ours_dg")
+    args = fidelity.parse_args([
+        "--sides", "ours", "--select-batches", "200", "--select-holdout", "0.2"])
+    assert (args.select_batches, args.select_holdout) == (200, 0.2)
+    assert fidelity.columns(args) == ["ours", "ours-last"]
+    assert fidelity.columns(fidelity.parse_args(["--sides", "ours"])) == ["ours"]
+    for bad in (["--select-batches", "-1"], ["--select-holdout", "1"],
+                ["--select-batches", "5", "--sides", "peer"]):
+        with pytest.raises(SystemExit):
+            fidelity.parse_args(["--sides", "ours", *bad])
+    fidelity_flags = ["--shape", "mba", "--task", "fidelity", "--epochs", "2"]
+    args = ours_dg.parse_args(
+        fidelity_flags + ["--out", "x.npz", "--select-every", "3"])
+    assert (args.select_every, args.select_holdout) == (3, 0.0)
+    for bad in (["--select-every", "3"],  # no --out for the two series files
+                ["--out", "x.npz", "--select-every", "-1"],
+                ["--out", "x.npz", "--select-every", "2", "--select-holdout", "1.5"]):
+        with pytest.raises(SystemExit):
+            ours_dg.parse_args(fidelity_flags + bad)

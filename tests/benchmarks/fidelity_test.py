@@ -66,3 +66,27 @@ def test_quick_run_writes_tables_series_and_plots(tmp_path):
     assert 0 <= ours["discriminative_shape"] <= 0.5 and ours["epochs"] > 0
     assert os.path.isfile(ours["out"])
     assert (tmp_path / "plots" / "wage_panel_ours.png").stat().st_size > 0
+
+
+@pytest.mark.slow
+def test_model_selection_scores_the_selected_and_the_last_weights(tmp_path):
+    result = subprocess.run(
+        [sys.executable, os.path.join(BENCH, "fidelity.py"), "--quick",
+         "--datasets", "wage_panel", "--sides", "ours", "--seeds", "1",
+         "--select-batches", "2", "--select-holdout", "0.25",
+         "--workdir", str(tmp_path / "work"), "--json", str(tmp_path / "r.json"),
+         "--markdown", str(tmp_path / "r.md")],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        env={**os.environ, "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "2"},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "| ours | ours-last |" in (tmp_path / "r.md").read_text()
+    record = json.loads((tmp_path / "r.json").read_text())["datasets"]["wage_panel"]
+    selected, last = record["ours"][0], record["ours-last"][0]
+    select = selected["select"]
+    # The quick split has 60 training series: 15 are held out for selection.
+    assert select["n_train"] == 45 and select["holdout"] == 0.25
+    assert select["best_epoch"] is not None and select["best_acf_mse"] >= 0
+    assert last["out"] == select["last_out"] != selected["out"]
+    assert os.path.isfile(last["out"]) and os.path.isfile(selected["out"])
+    assert last["epochs"] == selected["epochs"] > 0

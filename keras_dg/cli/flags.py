@@ -125,19 +125,29 @@ def optional_fraction(text):
     return fraction(text)
 
 
-def block_heads(text):
-    """auto, shared, per_position, or comma-separated feature output
-    indices."""
+def _name_or_outputs(text, names):
+    """One of `names`, or comma-separated feature output indices."""
     text = str(text).strip()
-    if text in ("auto", "shared", "per_position"):
+    if text in names:
         return text
     try:
         return [int(part) for part in text.split(",")]
     except ValueError:
         raise argparse.ArgumentTypeError(
-            "expected auto, shared, per_position or comma-separated feature "
-            f"output indices (e.g. 0,2), got {text!r}"
+            f"expected {', '.join(names)} or comma-separated feature output "
+            f"indices (e.g. 0,2), got {text!r}"
         ) from None
+
+
+def block_heads(text):
+    """auto, shared, per_position, or comma-separated feature output
+    indices."""
+    return _name_or_outputs(text, ("auto", "shared", "per_position"))
+
+
+def step_noise_outputs(text):
+    """auto, all, or comma-separated feature output indices."""
+    return _name_or_outputs(text, ("auto", "all"))
 
 
 def assignment(text):
@@ -198,6 +208,9 @@ _HYPERPARAMETER_HELP = {
     "attribute_latent_dim": "attribute noise width",
     "feature_latent_dim": "per-step feature noise width",
     "step_noise_dim": "width of a noise per time step; 0: none, as the paper",
+    "step_noise_outputs": "feature outputs that take the step noise: auto "
+                          "(all but the smooth ones in the data), all, or "
+                          "their indices (e.g. 0,2)",
     "block_heads": "output heads of a block's positions: auto (per-position"
                    " heads for the features with a real period of sample_len"
                    " in the data), shared, per_position (the paper) or the "
@@ -216,6 +229,7 @@ _TYPES = {bool: boolean, int: int, float: float, str: str}
 _OPTIONAL_TYPES = {
     "ema_decay": optional_fraction,
     "block_heads": block_heads,
+    "step_noise_outputs": step_noise_outputs,
     "full_length": boolean_or_auto,
 }
 HYPERPARAMETERS = {
@@ -249,6 +263,7 @@ TRAINING_FLAGS = {
 _METAVARS = {
     int: "N", float: "X", boolean: "BOOL", str: "NAME", optional_fraction: "X",
     block_heads: "HEADS", boolean_or_auto: "BOOL|auto",
+    step_noise_outputs: "OUTPUTS",
 }
 
 

@@ -18,6 +18,7 @@ from keras_dg.evaluation.autocorrelation import autocorrelation
 from keras_dg.evaluation.autocorrelation import autocorrelation_mse
 from keras_dg.evaluation.autocorrelation import block_artifact_score
 from keras_dg.evaluation.autocorrelation import periodic_features
+from keras_dg.evaluation.autocorrelation import smooth_features
 from keras_dg.evaluation.autocorrelation import feature_autocorrelations
 from keras_dg.evaluation.discriminative import discriminative_score
 from keras_dg.evaluation.distributions import attribute_distances

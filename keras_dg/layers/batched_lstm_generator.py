@@ -15,6 +15,7 @@ from keras_dg.validation import check_positive_int
 
 INITIAL_STATES = ("random", "zero", "variable")
 BLOCK_HEADS = ("per_position", "shared", "auto")
+STEP_NOISE_OUTPUTS = ("all", "auto")
 
 # With at most this many LSTM steps the recurrence is unrolled into
 # straight-line ops (else it runs as one `ops.scan`): on CPU this cut the
@@ -78,6 +79,10 @@ class BatchedLSTMGenerator(keras.layers.Layer):
             through one projection shared by all steps, so that the steps
             of a block vary independently. Defaults to 0 (off, as the
             original).
+        step_noise_outputs: `"all"` (every output takes the step noise),
+            a list of indices into `outputs` (only those, and the generation
+            flag), or `"auto"`: like a list that `set_step_noise_outputs`
+            sets later (every output until then). Defaults to `"all"`.
         block_heads: `"per_position"` (the original: position j of every
             block has its own head, S * d columns), `"shared"` (one head
             for all positions: no position of a block is special), a list
@@ -153,6 +158,7 @@ class BatchedLSTMGenerator(keras.layers.Layer):
         block_heads="per_position",
         interpolate=False,
         unroll=None,
+        step_noise_outputs="all",
         seed=None,
         **kwargs,
     ):
@@ -182,6 +188,9 @@ class BatchedLSTMGenerator(keras.layers.Layer):
         check_non_negative_float(output_margin, "output_margin")
         check_int(step_noise_dim, "step_noise_dim", minimum=0)
         block_heads = _check_block_heads(block_heads, len(self.outputs))
+        step_noise_outputs = _check_step_noise_outputs(
+            step_noise_outputs, len(self.outputs)
+        )
         check_bool(interpolate, "interpolate")
         if unroll is not None:
             check_bool(unroll, "unroll")
@@ -197,6 +206,7 @@ class BatchedLSTMGenerator(keras.layers.Layer):
         self.output_margin = float(output_margin)
         self.step_noise_dim = int(step_noise_dim)
         self.block_heads = block_heads
+        self.step_noise_outputs = step_noise_outputs
         self.interpolate = interpolate
         self.unroll = unroll
         self.seed = seed
@@ -260,6 +270,14 @@ class BatchedLSTMGenerator(keras.layers.Layer):
                 initializer=keras.initializers.RandomNormal(stddev=1.0),
                 name="step_noise_kernel",
             )
+            self.step_noise_mask = None
+            if self.step_noise_outputs != "all":
+                self.step_noise_mask = self.add_weight(
+                    shape=(self.step_dim,), initializer="ones",
+                    trainable=False, name="step_noise_mask",
+                )
+                if isinstance(self.step_noise_outputs, list):
+                    self.set_step_noise_outputs(self.step_noise_outputs)
         if self.initial_state == "variable":
             initializer = keras.initializers.RandomNormal(
                 stddev=self.initial_stddev
@@ -379,7 +397,7 @@ class BatchedLSTMGenerator(keras.layers.Layer):
             )
             if step_noise is not None:
                 logits = logits + ops.matmul(
-                    step_noise, self.step_noise_kernel
+                    step_noise, self._step_noise_projection()
                 )
             features = apply_output_activations(
                 logits, self.step_outputs, margin=self.output_margin
@@ -463,6 +481,34 @@ class BatchedLSTMGenerator(keras.layers.Layer):
             for column in _output_columns(self.outputs, [index]):
                 mask[column] = float(self.sample_len // period)
         self.position_mask.assign(mask)
+
+    def set_step_noise_outputs(self, indices):
+        """Gives the per-time-step noise to the feature outputs `indices`
+        (and the generation flag), not to the others: sets
+        `step_noise_mask`. Only with `step_noise_outputs="auto"` or a list
+        (the layer must be built)."""
+        if getattr(self, "step_noise_mask", None) is None:
+            raise ValueError(
+                "Choosing the outputs of the step noise needs step_noise_dim "
+                "> 0 and step_noise_outputs='auto' or a list; received "
+                f"step_noise_dim={self.step_noise_dim}, step_noise_outputs="
+                f"{self.step_noise_outputs!r}."
+            )
+        indices = _check_step_noise_outputs(list(indices), len(self.outputs))
+        mask = [1.0] * self.step_dim
+        off = [i for i in range(len(self.outputs)) if i not in indices]
+        for column in _output_columns(self.outputs, off):
+            mask[column] = 0.0
+        self.step_noise_mask.assign(mask)
+
+    def _step_noise_projection(self):
+        """The step noise's projection to the logits, masked to its
+        outputs."""
+        if getattr(self, "step_noise_mask", None) is None:
+            return self.step_noise_kernel
+        return self.step_noise_kernel * ops.cast(
+            self.step_noise_mask, self.step_noise_kernel.dtype
+        )
 
     def _interpolate(self, logits, previous):
         """Position j of each block blended from `previous` (the logits of
@@ -569,7 +615,9 @@ class BatchedLSTMGenerator(keras.layers.Layer):
                 window = step_noise[
                     :, i * self.sample_len:(i + 1) * self.sample_len
                 ]
-                step = step + ops.matmul(window, self.step_noise_kernel)
+                step = step + ops.matmul(
+                    window, self._step_noise_projection()
+                )
             step = apply_output_activations(
                 step, self.step_outputs, margin=self.output_margin
             )
@@ -636,6 +684,7 @@ class BatchedLSTMGenerator(keras.layers.Layer):
                 "output_margin": self.output_margin,
                 "step_noise_dim": self.step_noise_dim,
                 "block_heads": self.block_heads,
+                "step_noise_outputs": self.step_noise_outputs,
                 "interpolate": self.interpolate,
                 "unroll": self.unroll,
                 "seed": self.seed,
@@ -645,18 +694,32 @@ class BatchedLSTMGenerator(keras.layers.Layer):
 
 
 def _check_block_heads(value, n_outputs):
-    """`"per_position"`, `"shared"`, or a list of feature output indices."""
+    """`"per_position"`, `"shared"`, `"auto"`, or a list of feature output
+    indices."""
+    return _check_output_choice(value, "block_heads", BLOCK_HEADS, n_outputs)
+
+
+def _check_step_noise_outputs(value, n_outputs):
+    """`"all"`, `"auto"`, or a list of feature output indices."""
+    return _check_output_choice(
+        value, "step_noise_outputs", STEP_NOISE_OUTPUTS, n_outputs
+    )
+
+
+def _check_output_choice(value, name, choices, n_outputs):
+    """One of `choices`, or a sorted list of distinct feature output
+    indices in 0..n_outputs - 1."""
     if isinstance(value, str):
-        return check_one_of(value, "block_heads", BLOCK_HEADS)
+        return check_one_of(value, name, choices)
     if isinstance(value, (list, tuple)):
-        indices = [check_int(i, "block_heads", minimum=0) for i in value]
+        indices = [check_int(i, name, minimum=0) for i in value]
         bad = [i for i in indices if i >= n_outputs]
         if not bad and len(set(indices)) == len(indices):
             return sorted(indices)
+    quoted = ", ".join(repr(c) for c in choices)
     raise ValueError(
-        "`block_heads` must be 'per_position', 'shared', 'auto' or a list of "
-        f"distinct feature output indices in 0..{n_outputs - 1}. Received: "
-        f"block_heads={value!r}"
+        f"`{name}` must be {quoted} or a list of distinct feature output "
+        f"indices in 0..{n_outputs - 1}. Received: {name}={value!r}"
     )
 
 

@@ -54,6 +54,10 @@ STRUCTURE = {
         5, "Width of a noise per time step (not per LSTM step); 0: none (the "
         "original)."
     ),
+    "step_noise_outputs": (
+        "auto", "Feature outputs that take the step noise: all, a list, or "
+        "auto (all but the smooth ones found in the training data)."
+    ),
     "block_heads": (
         "auto", "Heads of a block's positions: shared, per_position (the "
         "original), the feature outputs with a real period of S, or auto "
@@ -118,6 +122,7 @@ GROUPS = {
 # saved config without these keys (written before they existed) loads as it.
 PAPER = {
     "step_noise_dim": 0,
+    "step_noise_outputs": "all",
     "block_heads": "per_position",
     "interpolate": False,
     "full_length": False,
@@ -195,7 +200,8 @@ def check_hyperparameters(values):
     )
     if values["full_length"] is not None:
         values["full_length"] = check_bool(values["full_length"], "full_length")
-    # `block_heads` is checked by the generator layer (it knows the outputs).
+    # `block_heads` and `step_noise_outputs` are checked by the generator
+    # layer (it knows the outputs).
     values["dp_noise_multiplier"] = check_non_negative_float(
         values["dp_noise_multiplier"], "dp_noise_multiplier", allow_none=True
     )

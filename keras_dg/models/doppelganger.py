@@ -32,6 +32,9 @@ from keras_dg.validation import check_bool
 # generator's (both attribute MLPs, the LSTM, its heads, BN and state).
 _CRITIC_PATTERN = "(.*/)?critic/.*"
 _ATTRIBUTE_CRITIC_PATTERN = "(.*/)?attribute_critic/.*"
+# The feature generator's settings that `fit` takes from the data: not
+# weights, so the weight average leaves them out.
+_SETTING_VARIABLES = ("position_mask", "step_noise_mask")
 
 
 class _PresetsWithWeights:
@@ -127,6 +130,14 @@ class DoppelGANger(
             and added to the feature generator's logits through one
             projection shared by all steps, so the steps of a block vary
             independently. 0 is the original. Defaults to 5.
+        step_noise_outputs: `"auto"`, `"all"` or a list of indices into
+            `feature_outputs`: the outputs that take the step noise (the
+            generation flag always does). A noise per step makes a slow,
+            smooth curve (yearly interpolated indicators, say) jagged.
+            `"auto"` lets `fit` keep it off the smooth continuous outputs
+            of the training data (`keras_dg.evaluation.smooth_features`; a
+            saved weight of the generator, `step_noise_mask`). Defaults to
+            `"auto"`.
         block_heads: `"auto"`, `"shared"`, `"per_position"` or a list of
             indices into `feature_outputs`. The original gives position j of
             every block of `sample_len` steps its own output head
@@ -252,6 +263,7 @@ class DoppelGANger(
         attribute_latent_dim=DEFAULTS["attribute_latent_dim"],
         feature_latent_dim=DEFAULTS["feature_latent_dim"],
         step_noise_dim=DEFAULTS["step_noise_dim"],
+        step_noise_outputs=DEFAULTS["step_noise_outputs"],
         full_length=DEFAULTS["full_length"],
         block_heads=DEFAULTS["block_heads"],
         interpolate=DEFAULTS["interpolate"],
@@ -349,6 +361,7 @@ class DoppelGANger(
             noise=self.noise,
             noise_dim=self.feature_latent_dim,
             step_noise_dim=self.step_noise_dim,
+            step_noise_outputs=self.step_noise_outputs,
             block_heads=self.block_heads,
             interpolate=self.interpolate,
             feed_back=self.feed_back,
@@ -443,8 +456,8 @@ class DoppelGANger(
     def ema_sources(self):
         """The variables `ema_variables` average: every float variable of
         the generators (weights and BatchNorm statistics; not the seed
-        states, nor the generator's `position_mask`), in the order of
-        `ema_variables`."""
+        states, nor the generator's `position_mask` and `step_noise_mask`),
+        in the order of `ema_variables`."""
         generators = [self.attribute_generator, self.addi_generator,
                       self.feature_generator]
         return [
@@ -453,7 +466,7 @@ class DoppelGANger(
             for variable in layer.variables
             if "float" in str(variable.dtype)
             # A setting, not a weight: averaged, it would lag behind `fit`.
-            and not variable.path.endswith("position_mask")
+            and not variable.path.endswith(_SETTING_VARIABLES)
         ]
 
     def set_weights(self, weights):
@@ -781,7 +794,10 @@ class DoppelGANger(
         from keras_dg.models.saved_config import constructor_arguments
 
         config = check_saved_config(config, constructor_arguments(cls))
-        added = ("step_noise_dim", "block_heads", "interpolate", "full_length")
+        added = (
+            "step_noise_dim", "step_noise_outputs", "block_heads",
+            "interpolate", "full_length",
+        )
         config = {**{name: PAPER[name] for name in added}, **config}
         try:
             return super().from_config(config)

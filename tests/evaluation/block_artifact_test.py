@@ -92,3 +92,22 @@ def test_output_periods_find_a_period_that_divides_s():
     # A period of 2 with S=4 (lag 2's excess) is found too.
     every_2 = make_dataset(_blocky(300, 48, 2, rng)[..., None])
     assert output_periods(every_2.features, every_2.feature_outputs, 4) == {0: 2}
+
+
+def test_smooth_features_finds_the_slow_curves():
+    from keras_dg.evaluation import smooth_features
+
+    rng = np.random.default_rng(6)
+    t = np.arange(40)
+    phase = rng.uniform(0, 2 * np.pi, (200, 1))
+    slow = 0.5 + 0.4 * np.sin(2 * np.pi * t / 60 + phase)
+    data = make_dataset(np.stack(
+        [rng.random((200, 40)), slow, _ar1(200, 40, rng)], axis=-1))
+    # White noise: a ratio of about 1; an AR(1) with phi 0.8: about 0.2 to
+    # 0.3 in windows of 40 steps; the slow sine: under 0.01.
+    assert smooth_features(data) == [1]
+    assert smooth_features(data, threshold=0.5) == [1, 2]
+    # Padding after a series' end is not a step of the series.
+    padded = make_dataset(np.stack([_ar1(200, 40, rng), slow], axis=-1),
+                          lengths=rng.integers(10, 41, 200))
+    assert smooth_features(padded) == [1]

@@ -354,6 +354,44 @@ def test_step_noise_varies_steps_independently():
     assert changed[1] and not changed[0]
 
 
+@pytest.mark.parametrize("feed_back", [False, True])
+def test_step_noise_reaches_only_its_outputs(feed_back):
+    # Columns: output 0 (1 column), output 1 (2 columns), the flag (2).
+    layer = _layer(step_noise_dim=3, step_noise_outputs=[1],
+                   feed_back=feed_back)
+    kwargs = _given_noise(step_noise_dim=3)
+    first = to_numpy(layer(_condition(4), **kwargs)[0])
+    np.testing.assert_array_equal(to_numpy(layer.step_noise_mask),
+                                  [0, 1, 1, 1, 1])
+    kwargs["step_noise"] = kwargs["step_noise"] + 1.0
+    second = to_numpy(layer(_condition(4), **kwargs)[0])
+    changed = np.abs(first - second).max(axis=(0, 1)) > 0
+    assert changed[1:3].all()
+    if not feed_back:  # fed back, output 1's change reaches output 0
+        assert not changed[0]
+    assert layer.get_config()["step_noise_outputs"] == [1]
+
+
+def test_auto_step_noise_reaches_every_output_until_outputs_are_set():
+    layer = _layer(step_noise_dim=2, step_noise_outputs="auto")
+    layer(_condition(2))
+    np.testing.assert_array_equal(to_numpy(layer.step_noise_mask), [1] * 5)
+    layer.set_step_noise_outputs([0])
+    np.testing.assert_array_equal(to_numpy(layer.step_noise_mask),
+                                  [1, 0, 0, 1, 1])
+    with pytest.raises(ValueError, match="indices in 0..1"):
+        layer.set_step_noise_outputs([2])
+    # "all" (the layer's default) has no mask to set.
+    every = _layer(step_noise_dim=2)
+    every(_condition(2))
+    assert every.step_noise_mask is None
+    with pytest.raises(ValueError, match="step_noise_outputs='auto' or a list"):
+        every.set_step_noise_outputs([0])
+    for bad in ("some", [0, 0], [5], ["0"]):
+        with pytest.raises(ValueError, match="`step_noise_outputs` must"):
+            _layer(step_noise_dim=2, step_noise_outputs=bad)
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [

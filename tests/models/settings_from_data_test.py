@@ -131,3 +131,47 @@ def test_auto_heads_tie_a_period_shorter_than_the_block():
     )  # [batch, blocks, S, columns]
     np.testing.assert_allclose(logits[:, :, :4, 0], logits[:, :, 4:, 0],
                                rtol=1e-5, atol=1e-6)
+
+
+def test_auto_step_noise_leaves_out_the_smooth_feature(tmp_path):
+    # Feature 0: slow sine curves; feature 1: noise.
+    rng = np.random.default_rng(0)
+    n, t = 60, 16
+    phase = rng.uniform(0, 2 * np.pi, (n, 1))
+    slow = 0.5 + 0.4 * np.sin(2 * np.pi * np.arange(t) / 40 + phase)
+    data = TimeSeriesDataset(
+        np.stack([slow, rng.random((n, t))], axis=-1).astype("float32"),
+        np.eye(2)[rng.integers(0, 2, n)], np.ones((n, t), "float32"),
+        [Output("CONTINUOUS", 1, "ZERO_ONE")] * 2, [Output("DISCRETE", 2)],
+    )
+    model = DoppelGANger(
+        data.feature_outputs, data.attribute_outputs, max_sequence_len=t,
+        **{**TINY, "sample_len": 4},
+    )
+    assert model.step_noise_outputs == "auto" and model.step_noise_dim
+    mask = model.feature_generator.step_noise_mask
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(mask), [1] * 4)
+    model.compile()
+    model.fit(data, epochs=1, batch_size=30, verbose=0)
+    # Columns: feature 0, feature 1, the two flag columns.
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(mask),
+                                  [0, 1, 1, 1])
+    # A setting, not a weight: the weight average leaves it out.
+    assert not any(v.path.endswith("step_noise_mask")
+                   for v in model.ema_sources)
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(loaded.feature_generator.step_noise_mask),
+        [0, 1, 1, 1],
+    )
+    np.testing.assert_array_equal(
+        loaded.generate(3, seed=0).features, model.generate(3, seed=0).features
+    )
+    # A config saved before the option existed: every output, no mask.
+    config = model.get_config()
+    del config["step_noise_outputs"]
+    old = DoppelGANger.from_config(config)
+    assert old.step_noise_outputs == "all"
+    assert old.feature_generator.step_noise_mask is None

@@ -404,8 +404,8 @@ class TrainStepMixin:
         )
 
     def _settings_from_data(self, x):
-        """What `full_length=None` and `block_heads="auto"` leave to the
-        training data (in-memory arrays `x`, or `ParquetSeries.settings_data`:
+        """What `full_length=None`, `block_heads="auto"` and
+        `step_noise_outputs="auto"` leave to the training data (in-memory arrays `x`, or `ParquetSeries.settings_data`:
         a sample of series and the whole pass's `full_length`), decided anew
         by every `fit`; and, at a fresh model's first `fit`, where its
         missingness channels start (`_init_missing_channels`)."""
@@ -423,6 +423,15 @@ class TrainStepMixin:
             )  # In output order.
             self.feature_generator.set_periodic_outputs(
                 list(periods), list(periods.values())
+            )
+        if self.step_noise_outputs == "auto" and self.step_noise_dim:
+            from keras_dg.evaluation.autocorrelation import smooth_outputs
+
+            smooth = smooth_outputs(
+                x["features"], x["gen_flag"], self.feature_outputs
+            )
+            self.feature_generator.set_step_noise_outputs(
+                [i for i in range(len(self.feature_outputs)) if i not in smooth]
             )
 
     def _init_missing_channels(self, x):

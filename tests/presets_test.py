@@ -24,7 +24,8 @@ def test_global_config_is_the_papers():
     }
     assert presets.GLOBAL_CONFIG == expected
     assert presets.TRAINING_DEFAULTS == {
-        "batch_size": 100, "vis_freq": 200, "vis_num_sample": 5
+        "batch_size": 100, "vis_freq": 200, "vis_num_sample": 5,
+        "select_batches": 200,
     }
 
 

@@ -258,6 +258,13 @@ TRAINING_FLAGS = {
     "vis_num_sample": (
         non_negative_int, "series per sample picture; 0 for no pictures"
     ),
+    "select_batches": (
+        non_negative_int,
+        "model selection: about every N batches (whole epochs) the series "
+        "generated are scored by their ACF MSE against the training "
+        "series, and the best weights are kept; 0 for none (default 200; "
+        "never under DP)",
+    ),
 }
 
 _METAVARS = {

@@ -174,6 +174,9 @@ def _merge_training(preset, training, epochs, batch_size):
     merged["epoch_checkpoint_freq"] = check_positive_int(
         merged.get("epoch_checkpoint_freq", 1), "epoch_checkpoint_freq"
     )
+    merged["select_batches"] = check_int(
+        merged.get("select_batches", 0), "select_batches", minimum=0
+    )
     for key in ("extra_checkpoint_freq", "vis_freq", "vis_num_sample"):
         merged[key] = check_int(
             merged.get(key), key, minimum=0, allow_none=True

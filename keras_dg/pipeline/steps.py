@@ -118,16 +118,24 @@ def train_model(plan, model, callbacks):
         f"(batch {options['batch_size']}) -> {plan.out_dir}"
     )
     model.compile()
+    batch_size = min(options["batch_size"], len(train))
+    select = _selection(plan, model, batch_size)
     started = time.time()
     history = model.fit(
         train,
         epochs=options["epochs"],
-        batch_size=min(options["batch_size"], len(train)),
-        callbacks=callbacks,
+        batch_size=batch_size,
+        callbacks=([select] if select else []) + callbacks,
         verbose=plan.verbose,
         time_budget=budget,
     )
     seconds = time.time() - started
+    if select is not None and select.best_epoch is not None:
+        plan.say(
+            f"Model selection: kept the weights of epoch "
+            f"{select.best_epoch + 1} of {len(history.epoch)} (ACF MSE "
+            f"{select.best:.4g} against the training series)"
+        )
     if budget is not None:
         options["epochs"] = len(history.epoch)
     model_path = os.path.join(plan.out_dir, files.MODEL_FILE)
@@ -139,6 +147,39 @@ def train_model(plan, model, callbacks):
          for k, values in history.history.items()},
     )
     return model_path, seconds
+
+
+def _selection(plan, model, batch_size):
+    """The model selection of the `select_batches` option: a
+    `FidelityCallback` that scores the weights about every that many
+    batches (whole epochs) by the ACF MSE of generated series against the
+    training series, keeps the best and restores them when training ends
+    (the test split, the report's reference, is never seen). None when off,
+    when the data have no ACF, and under DP-SGD, whose privacy accounting
+    does not cover it.
+
+    Measured at 10 minutes of training, 3 seeds (benchmarks/RESULTS.md,
+    *Model selection*): FCC_MBA's ACF MSE 0.0048 against 0.026 with the last
+    weights; flights 0.0074 against 0.0089.
+    """
+    every = plan.options.get("select_batches")
+    if not every or model.dp_noise_multiplier is not None:
+        return None
+    from keras_dg.evaluation import unavailable_metrics
+    from keras_dg.evaluation.fidelity_callback import FidelityCallback
+
+    train = plan.train
+    if unavailable_metrics(train, metrics=("acf_mse",)):
+        return None  # No continuous feature, or too short for an ACF.
+    batches_per_epoch = -(-len(train) // batch_size)
+    return FidelityCallback(
+        train,
+        every_n_epochs=max(1, round(every / batches_per_epoch)),
+        n_samples=min(len(train), 1000),
+        metrics=("acf_mse",),
+        seed=plan.seed,
+        restore_best_weights=True,
+    )
 
 
 def generate(plan, model):

@@ -67,6 +67,7 @@ TRAINING_DEFAULTS = {
     "batch_size": 100,
     "vis_freq": 200,
     "vis_num_sample": 5,
+    "select_batches": 200,
 }
 
 # Without the auxiliary critic the original's tasks pass 0 for its GP and
@@ -187,6 +188,10 @@ TRAINING_KEYS = (
     # A wall-clock budget (seconds or "10m"); replaces `epochs` unless both
     # are given (`keras_dg.callbacks.TimeBudget`). No preset sets one.
     "time_budget",
+    # Model selection: about every this many batches (whole epochs), the
+    # weights are scored by the ACF MSE of generated series against the
+    # training series; the best are kept (`keras_dg.pipeline`). 0: off.
+    "select_batches",
 )
 
 

@@ -25,6 +25,8 @@ from tests.pipeline.tiny_run import long_table
         (dict(batch_size=-1), "`batch_size`"),
         (dict(training={"epoch": 3}), "unknown key"),
         (dict(training={"vis_freq": -1}), "`vis_freq`"),
+        (dict(training={"select_batches": -1}), "`select_batches`"),
+        (dict(training={"select_batches": 1.5}), "`select_batches`"),
         (dict(n_generate=0), "`n_generate`"),
         (dict(seed=-1), "`seed`"),
         (dict(quick="yes"), "`quick`"),

@@ -123,3 +123,33 @@ def test_run_with_a_time_budget_instead_of_epochs(tmp_path):
     with open(tmp_path / "run" / "history.json") as f:
         assert len(json.load(f)["d_loss"]) == 1
     assert os.path.isfile(result.model)
+
+
+def test_run_keeps_the_weights_with_the_best_acf(tmp_path):
+    from keras_dg.evaluation import evaluate
+
+    train = tiny_dataset(n=12, seed=0)
+    run = dict(TINY_RUN, epochs=4)
+    # One batch per epoch: every epoch is scored against the training series.
+    result = pipeline.run(train, tmp_path / "run",
+                          training={"select_batches": 1}, **run)
+    with open(tmp_path / "run" / "history.json") as f:
+        scores = json.load(f)["val_acf_mse"]
+    assert len(scores) == 4
+    model = keras.saving.load_model(result.model)
+    kept = evaluate(train, model.generate(len(train), seed=0),
+                    metrics=["acf_mse"])["summary"]["acf_mse"]
+    assert abs(kept - min(scores)) < 1e-6
+
+
+def test_run_under_dp_and_with_select_batches_0_select_nothing(tmp_path):
+    train = tiny_dataset(n=12, seed=0)
+    for name, kwargs in (
+        ("dp", dict(model_kwargs={"sample_len": 2, "dp_noise_multiplier": 0.5},
+                    training={"select_batches": 1})),
+        ("off", dict(training={"select_batches": 0})),
+    ):
+        run = {**TINY_RUN, "epochs": 2, **kwargs}
+        pipeline.run(train, tmp_path / name, **run)
+        with open(tmp_path / name / "history.json") as f:
+            assert "val_acf_mse" not in json.load(f)

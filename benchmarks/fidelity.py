@@ -29,9 +29,8 @@ python benchmarks/fidelity.py --seconds 600 --markdown benchmarks/fidelity-lates
 python benchmarks/fidelity.py --sides ours --ours-config ema_decay=null --datasets flights
 # a lever at an equal CPU-time budget (fairer on a shared machine; ours only)
 python benchmarks/fidelity.py --sides ours --clock cpu --seconds 60 --ours-config d_rounds=2
-# model selection by the ACF MSE on the training series, about every 200 batches,
-# beside the same run's final weights (column ours-last)
-python benchmarks/fidelity.py --sides ours --clock cpu --select-batches 200
+# without model selection (the default selects as `keras-dg train` does)
+python benchmarks/fidelity.py --sides ours --clock cpu --select-batches 0
 # a smoke test of the plumbing (seconds; not a measurement)
 python benchmarks/fidelity.py --quick --datasets wage_panel --sides ours
 ```
@@ -46,8 +45,9 @@ replaces the dataset's batch size (both sides). Every run's
 generated series stay in `--workdir` (`<dataset>/<side>_seed<k>.npz`, the
 original format), next to the training arrays (`<dataset>/train.npz`).
 
-`--select-batches N` measures model selection (the issue's lever "keep and
-restore the best weights"): a `keras_dg.evaluation.FidelityCallback` with
+`--select-batches N` (default 200, `keras-dg train`'s `select_batches`; 0:
+off) measures model selection (the issue's lever "keep and restore the best
+weights"): a `keras_dg.evaluation.FidelityCallback` with
 `restore_best_weights` scores the ACF MSE of the series generated every N
 batches or so (whole epochs) against the training series, or against a share
 of them held out from training (`--select-holdout 0.2`); the test split is
@@ -118,10 +118,11 @@ def parse_args(argv=None):
     parser.add_argument("--plots", default=None, help="Folder for real-vs-synthetic PNGs.")
     parser.add_argument("--quick", action="store_true", help="Tiny budget and networks.")
     parser.add_argument(
-        "--select-batches", type=int, default=0, metavar="N",
+        "--select-batches", type=int, default=200, metavar="N",
         help="Ours: model selection by the ACF MSE (FidelityCallback with "
-        "restore_best_weights) about every N training batches (whole epochs); "
-        "0 = off. Adds the column 'ours-last': the same run's final weights.")
+        "restore_best_weights) about every N training batches (whole epochs), "
+        "as `keras-dg train` does by default (200); 0 = off. Adds the column "
+        "'ours-last': the same run's final weights.")
     parser.add_argument(
         "--select-holdout", type=float, default=0.0, metavar="FRACTION",
         help="With --select-batches: select on this share of the train split, "
@@ -141,8 +142,8 @@ def parse_args(argv=None):
         parser.error("the peer's venv is missing: run bash benchmarks/setup_peer.sh")
     if args.select_batches < 0 or not 0.0 <= args.select_holdout < 1.0:
         parser.error("--select-batches must be >= 0 and --select-holdout in [0, 1)")
-    if args.select_batches and "ours" not in args.sides:
-        parser.error("--select-batches is for --sides ours")
+    if "ours" not in args.sides:
+        args.select_batches = 0  # Selection is ours; the peer has none.
     if args.quick:
         args.seconds = min(args.seconds, QUICK_SECONDS)
     return args

@@ -7,7 +7,8 @@ A preset folder holds (keras-hub's on-disk convention):
   (it has a file of its own).
 - `model.weights.h5`: every weight of the model (`model.save_weights`):
   generators, critics (so that training can continue), the weight average
-  and the saved settings (`full_length_state`, `position_mask`).
+  and the saved settings (`full_length_state`, `position_mask`,
+  `step_noise_mask`).
 - `metadata.json`: `preset_format`, `keras_version`, `keras_dg_version`,
   `backend`, `parameter_count`, `date_saved`, and what the saver adds: a
   `description`, the `training_data`, the `fidelity` report's headline

@@ -82,9 +82,11 @@ def test_selection_flags_parse_and_bad_ones_are_refused():
         "--sides", "ours", "--select-batches", "200", "--select-holdout", "0.2"])
     assert (args.select_batches, args.select_holdout) == (200, 0.2)
     assert fidelity.columns(args) == ["ours", "ours-last"]
-    assert fidelity.columns(fidelity.parse_args(["--sides", "ours"])) == ["ours"]
-    for bad in (["--select-batches", "-1"], ["--select-holdout", "1"],
-                ["--select-batches", "5", "--sides", "peer"]):
+    # Selection is on by default (as in `keras-dg train`), ours only.
+    assert fidelity.parse_args(["--sides", "ours"]).select_batches == 200
+    assert fidelity.columns(fidelity.parse_args(
+        ["--sides", "ours", "--select-batches", "0"])) == ["ours"]
+    for bad in (["--select-batches", "-1"], ["--select-holdout", "1"]):
         with pytest.raises(SystemExit):
             fidelity.parse_args(["--sides", "ours", *bad])
     fidelity_flags = ["--shape", "mba", "--task", "fidelity", "--epochs", "2"]

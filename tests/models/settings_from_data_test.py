@@ -86,6 +86,21 @@ def _two_features(n=100, t=32, seed=0):
     )
 
 
+def _check_saved_setting(model, name, expected, tmp_path):
+    """The generator's setting `name` is saved with the model, and the
+    loaded model generates the same series."""
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(getattr(loaded.feature_generator, name)),
+        expected,
+    )
+    np.testing.assert_array_equal(
+        loaded.generate(3, seed=0).features, model.generate(3, seed=0).features
+    )
+
+
 def test_auto_heads_give_the_periodic_feature_per_position_heads(tmp_path):
     data = _two_features()
     model = DoppelGANger(
@@ -98,16 +113,7 @@ def test_auto_heads_give_the_periodic_feature_per_position_heads(tmp_path):
     model.fit(data, epochs=1, batch_size=50, verbose=0)
     # Columns: feature 0, feature 1, the two flag columns.
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(mask), [1, 0, 0, 0])
-    path = str(tmp_path / "model.keras")
-    model.save(path)
-    loaded = keras.saving.load_model(path)
-    np.testing.assert_array_equal(
-        keras.ops.convert_to_numpy(loaded.feature_generator.position_mask),
-        [1, 0, 0, 0],
-    )
-    np.testing.assert_array_equal(
-        loaded.generate(3, seed=0).features, model.generate(3, seed=0).features
-    )
+    _check_saved_setting(model, "position_mask", [1, 0, 0, 0], tmp_path)
 
 
 def test_auto_heads_tie_a_period_shorter_than_the_block():
@@ -159,16 +165,7 @@ def test_auto_step_noise_leaves_out_the_smooth_feature(tmp_path):
     # A setting, not a weight: the weight average leaves it out.
     assert not any(v.path.endswith("step_noise_mask")
                    for v in model.ema_sources)
-    path = str(tmp_path / "model.keras")
-    model.save(path)
-    loaded = keras.saving.load_model(path)
-    np.testing.assert_array_equal(
-        keras.ops.convert_to_numpy(loaded.feature_generator.step_noise_mask),
-        [0, 1, 1, 1],
-    )
-    np.testing.assert_array_equal(
-        loaded.generate(3, seed=0).features, model.generate(3, seed=0).features
-    )
+    _check_saved_setting(model, "step_noise_mask", [0, 1, 1, 1], tmp_path)
     # A config saved before the option existed: every output, no mask.
     config = model.get_config()
     del config["step_noise_outputs"]

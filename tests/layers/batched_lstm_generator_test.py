@@ -359,7 +359,8 @@ def test_step_noise_reaches_only_its_outputs(feed_back):
     # Columns: output 0 (1 column), output 1 (2 columns), the flag (2).
     layer = _layer(step_noise_dim=3, step_noise_outputs=[1],
                    feed_back=feed_back)
-    kwargs = _given_noise(step_noise_dim=3)
+    # Full length: no series ends where the noisier flag would end it.
+    kwargs = {**_given_noise(step_noise_dim=3), "full_length": 1.0}
     first = to_numpy(layer(_condition(4), **kwargs)[0])
     np.testing.assert_array_equal(to_numpy(layer.step_noise_mask),
                                   [0, 1, 1, 1, 1])

@@ -159,8 +159,8 @@ def _selection(plan, model, batch_size):
     does not cover it.
 
     Measured at 10 minutes of training, 3 seeds (benchmarks/RESULTS.md,
-    *Model selection*): FCC_MBA's ACF MSE 0.0048 against 0.026 with the last
-    weights; flights 0.0074 against 0.0089.
+    *model selection and step noise*): FCC_MBA's ACF MSE 0.0048 against
+    0.026 with the last weights; flights 0.0074 against 0.0089.
     """
     every = plan.options.get("select_batches")
     if not every or model.dp_noise_multiplier is not None:

@@ -405,10 +405,11 @@ class TrainStepMixin:
 
     def _settings_from_data(self, x):
         """What `full_length=None`, `block_heads="auto"` and
-        `step_noise_outputs="auto"` leave to the training data (in-memory arrays `x`, or `ParquetSeries.settings_data`:
-        a sample of series and the whole pass's `full_length`), decided anew
-        by every `fit`; and, at a fresh model's first `fit`, where its
-        missingness channels start (`_init_missing_channels`)."""
+        `step_noise_outputs="auto"` leave to the training data (in-memory
+        arrays `x`, or `ParquetSeries.settings_data`: a sample of series and
+        the whole pass's `full_length`), decided anew by every `fit`; and, at
+        a fresh model's first `fit`, where its missingness channels start
+        (`_init_missing_channels`)."""
         self._init_missing_channels(x)
         if self.full_length is None:
             full_length = x.get("full_length")  # Parquet: the whole pass's.
@@ -430,8 +431,9 @@ class TrainStepMixin:
             smooth = smooth_outputs(
                 x["features"], x["gen_flag"], self.feature_outputs
             )
+            outputs = range(len(self.feature_outputs))
             self.feature_generator.set_step_noise_outputs(
-                [i for i in range(len(self.feature_outputs)) if i not in smooth]
+                [i for i in outputs if i not in smooth]
             )
 
     def _init_missing_channels(self, x):

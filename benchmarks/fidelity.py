@@ -226,9 +226,7 @@ def run_side(side, arrays, out, seed, n_generate, bench, config, args):
     if side == "ours":
         flags += ["--model-config", json.dumps(config), "--clock", args.clock]
         if args.select_batches:
-            n_train = len(bench["train"]) - round(args.select_holdout * len(bench["train"]))
-            per_epoch = -(-n_train // bench["batch_size"])
-            flags += ["--select-every", str(max(1, round(args.select_batches / per_epoch))),
+            flags += ["--select-batches", str(args.select_batches),
                       "--select-holdout", str(args.select_holdout)]
         if args.quick:
             flags += ["--predict-jit", "off"]

@@ -81,14 +81,14 @@ def parse_args(argv=None):
     parser.add_argument("--output-margin", type=float, default=None,
                         help="DoppelGANger(output_margin=...); default: keras-dg's.")
     parser.add_argument(
-        "--select-every", type=int, default=0, metavar="EPOCHS",
-        help="fidelity: model selection (a FidelityCallback with "
-        "restore_best_weights on the ACF MSE) every EPOCHS epochs; 0 = off. "
-        "--out then holds the selected weights' series and OUT.last.npz the "
-        "same run's final weights'.")
+        "--select-batches", type=int, default=0, metavar="N",
+        help="fidelity: model selection as `keras-dg train`'s select_batches "
+        "(keras_dg.pipeline.steps.selection_callback: the ACF MSE, about "
+        "every N batches); 0 = off. --out then holds the selected weights' "
+        "series and OUT.last.npz the same run's final weights'.")
     parser.add_argument(
         "--select-holdout", type=float, default=0.0, metavar="FRACTION",
-        help="with --select-every: select on this share of the training "
+        help="with --select-batches: select on this share of the training "
         "series, held out from training (0 = select on the training series).")
     args = parser.parse_args(argv)
     if (args.shape is None) == (args.arrays is None):
@@ -106,10 +106,10 @@ def parse_args(argv=None):
         args.epochs = 0 if args.task == "fidelity" else 1
     if args.gen_repeats < 1:
         parser.error("--gen-repeats must be >= 1")
-    if args.select_every < 0 or not 0.0 <= args.select_holdout < 1.0:
-        parser.error("--select-every must be >= 0 and --select-holdout in [0, 1)")
-    if args.select_every and (args.task != "fidelity" or args.out is None):
-        parser.error("--select-every needs --task fidelity and --out")
+    if args.select_batches < 0 or not 0.0 <= args.select_holdout < 1.0:
+        parser.error("--select-batches must be >= 0 and --select-holdout in [0, 1)")
+    if args.select_batches and (args.task != "fidelity" or args.out is None):
+        parser.error("--select-batches needs --task fidelity and --out")
     return args
 
 
@@ -174,13 +174,13 @@ class _Budget:
 
 def _selection(model, arrays, args):
     """(training arrays, selection callback, last-weights callback) for
-    `--select-every`; the held-out share is drawn with a fixed generator, the
-    same for every seed."""
+    `--select-batches`; the held-out share is drawn with a fixed generator,
+    the same for every seed."""
     import keras
     import numpy as np
 
     from keras_dg import TimeSeriesDataset
-    from keras_dg.evaluation import FidelityCallback
+    from keras_dg.pipeline.steps import selection_callback
 
     n = len(arrays["features"])
     order = np.random.default_rng(12345).permutation(n)
@@ -196,17 +196,19 @@ def _selection(model, arrays, args):
         model.feature_outputs, model.attribute_outputs,
         validate=False,
     )
-    selector = FidelityCallback(
-        real, every_n_epochs=args.select_every, n_samples=min(len(real), 1000),
-        metrics=("acf_mse",), restore_best_weights=True,
-    )
+    n_train = len(arrays["features"])
+    selector = selection_callback(
+        real, args.select_batches, args.batch_size, n_train=n_train)
+    if selector is None:
+        raise SystemExit("--select-batches: the data have no ACF to select on")
 
     class Last(keras.callbacks.Callback):
         """Generates from the final weights, before the selector restores."""
 
         def on_train_end(self, logs=None):
             self.synthetic = self.model.generate(
-                args.n_generate or n, seed=args.seed + 1, batch_size=args.gen_batch)
+                args.n_generate or n_train, seed=args.seed + 1,
+                batch_size=args.gen_batch)
 
     return arrays, selector, Last()
 
@@ -273,7 +275,7 @@ def main(argv=None):
 
     budget_seconds = args.seconds if args.task == "fidelity" else None
     selector = last = None
-    if args.select_every:
+    if args.select_batches:
         arrays, selector, last = _selection(model, arrays, args)
         n = len(arrays["features"])
         steps_per_epoch = -(-n // args.batch_size)
@@ -319,7 +321,7 @@ def main(argv=None):
         common.save_arrays(last_out, last.synthetic.features,
                            last.synthetic.attributes, last.synthetic.gen_flag)
         record["select"] = {
-            "every_epochs": args.select_every, "holdout": args.select_holdout,
+            "every_epochs": selector.every_n_epochs, "holdout": args.select_holdout,
             "n_train": n, "best_epoch": selector.best_epoch,
             "best_acf_mse": selector.best, "last_out": last_out,
         }

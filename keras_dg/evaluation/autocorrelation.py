@@ -293,7 +293,7 @@ def output_periods(
     n, t = features.shape[:2]
     if t < 2 * sample_len + 1:
         return {}
-    rows = features[np.linspace(0, n - 1, min(n, max_series)).astype(int)]
+    rows = features[_evenly_spaced(n, max_series)]
     rows = rows.astype("float64")
     divisors = [p for p in range(2, sample_len) if sample_len % p == 0]
     periods = {}
@@ -354,11 +354,14 @@ def smooth_outputs(features, gen_flag, outputs, threshold=0.1,
     n, t = features.shape[:2]
     if t < 2:
         return []
-    rows = np.linspace(0, n - 1, min(n, max_series)).astype(int)
+    rows = _evenly_spaced(n, max_series)
     values = features[rows].astype("float64")
     active = np.asarray(gen_flag)[rows] > 0.5
     pairs = active[:, 1:] & active[:, :-1]
     counts = np.maximum(active.sum(axis=1, keepdims=True), 1)
+    # Squared deviations summed over the active steps, scaled to the number
+    # of step pairs: twice the variance per pair.
+    per_pair = 2.0 * pairs.sum() / max(active.sum(), 1)
     smooth = []
     for index, (output, start, end) in enumerate(output_slices(outputs)):
         if output.is_discrete:
@@ -370,13 +373,16 @@ def smooth_outputs(features, gen_flag, outputs, threshold=0.1,
                 active, x - x.sum(axis=1, keepdims=True) / counts, 0.0
             )
             change = np.sum(np.where(pairs, np.diff(x, axis=1), 0.0) ** 2)
-            spread = 2.0 * np.sum(deviation**2) * pairs.sum() / max(
-                active.sum(), 1
-            )
+            spread = per_pair * np.sum(deviation**2)
             ratios.append(change / spread if spread > 0 else np.inf)
         if max(ratios) < threshold:
             smooth.append(index)
     return smooth
+
+
+def _evenly_spaced(n, max_series):
+    """Indices of at most `max_series` of `n` series, evenly spaced."""
+    return np.linspace(0, n - 1, min(n, max_series)).astype(int)
 
 
 def _lag_excess(values, lag):

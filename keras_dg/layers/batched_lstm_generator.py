@@ -234,6 +234,8 @@ class BatchedLSTMGenerator(keras.layers.Layer):
         else:
             self.heads = keras.layers.Dense(self.step_dim, name="heads")
         self.position_heads = None
+        # Built when some outputs may go without the step noise.
+        self.step_noise_mask = None
         if block_heads not in ("per_position", "shared"):
             self.position_heads = keras.layers.Dense(
                 sample_len * self.step_dim, name="position_heads"
@@ -270,7 +272,6 @@ class BatchedLSTMGenerator(keras.layers.Layer):
                 initializer=keras.initializers.RandomNormal(stddev=1.0),
                 name="step_noise_kernel",
             )
-            self.step_noise_mask = None
             if self.step_noise_outputs != "all":
                 self.step_noise_mask = self.add_weight(
                     shape=(self.step_dim,), initializer="ones",
@@ -487,7 +488,7 @@ class BatchedLSTMGenerator(keras.layers.Layer):
         (and the generation flag), not to the others: sets
         `step_noise_mask`. Only with `step_noise_outputs="auto"` or a list
         (the layer must be built)."""
-        if getattr(self, "step_noise_mask", None) is None:
+        if self.step_noise_mask is None:
             raise ValueError(
                 "Choosing the outputs of the step noise needs step_noise_dim "
                 "> 0 and step_noise_outputs='auto' or a list; received "
@@ -504,7 +505,7 @@ class BatchedLSTMGenerator(keras.layers.Layer):
     def _step_noise_projection(self):
         """The step noise's projection to the logits, masked to its
         outputs."""
-        if getattr(self, "step_noise_mask", None) is None:
+        if self.step_noise_mask is None:
             return self.step_noise_kernel
         return self.step_noise_kernel * ops.cast(
             self.step_noise_mask, self.step_noise_kernel.dtype

@@ -165,19 +165,29 @@ def _selection(plan, model, batch_size):
     every = plan.options.get("select_batches")
     if not every or model.dp_noise_multiplier is not None:
         return None
+    return selection_callback(plan.train, every, batch_size, seed=plan.seed)
+
+
+def selection_callback(real, select_batches, batch_size, n_train=None,
+                       seed=0):
+    """The `FidelityCallback` of model selection on `real` (the ACF MSE of
+    as many generated series, at most 1,000), about every `select_batches`
+    batches of `batch_size` (whole epochs of `n_train` series, by default
+    `real`'s number), or None when `real` has no ACF (no continuous
+    feature, too short)."""
     from keras_dg.evaluation import unavailable_metrics
     from keras_dg.evaluation.fidelity_callback import FidelityCallback
 
-    train = plan.train
-    if unavailable_metrics(train, metrics=("acf_mse",)):
-        return None  # No continuous feature, or too short for an ACF.
-    batches_per_epoch = -(-len(train) // batch_size)
+    if unavailable_metrics(real, metrics=("acf_mse",)):
+        return None
+    n_train = len(real) if n_train is None else n_train
+    batches_per_epoch = -(-n_train // batch_size)
     return FidelityCallback(
-        train,
-        every_n_epochs=max(1, round(every / batches_per_epoch)),
-        n_samples=min(len(train), 1000),
+        real,
+        every_n_epochs=max(1, round(select_batches / batches_per_epoch)),
+        n_samples=min(len(real), 1000),
         metrics=("acf_mse",),
-        seed=plan.seed,
+        seed=seed,
         restore_best_weights=True,
     )
 

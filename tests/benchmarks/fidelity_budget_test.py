@@ -91,10 +91,10 @@ def test_selection_flags_parse_and_bad_ones_are_refused():
             fidelity.parse_args(["--sides", "ours", *bad])
     fidelity_flags = ["--shape", "mba", "--task", "fidelity", "--epochs", "2"]
     args = ours_dg.parse_args(
-        fidelity_flags + ["--out", "x.npz", "--select-every", "3"])
-    assert (args.select_every, args.select_holdout) == (3, 0.0)
-    for bad in (["--select-every", "3"],  # no --out for the two series files
-                ["--out", "x.npz", "--select-every", "-1"],
-                ["--out", "x.npz", "--select-every", "2", "--select-holdout", "1.5"]):
+        fidelity_flags + ["--out", "x.npz", "--select-batches", "3"])
+    assert (args.select_batches, args.select_holdout) == (3, 0.0)
+    for bad in (["--select-batches", "3"],  # no --out for the two series files
+                ["--out", "x.npz", "--select-batches", "-1"],
+                ["--out", "x.npz", "--select-batches", "2", "--select-holdout", "1.5"]):
         with pytest.raises(SystemExit):
             ours_dg.parse_args(fidelity_flags + bad)

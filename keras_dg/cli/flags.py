@@ -17,6 +17,7 @@ import json
 import sys
 
 from keras_dg import presets as presets_lib
+from keras_dg.layers.batched_lstm_generator import INTERPOLATIONS
 from keras_dg.models.config import DEFAULTS
 from keras_dg.validation import check_float
 from keras_dg.validation import check_int
@@ -125,6 +126,20 @@ def optional_fraction(text):
     return fraction(text)
 
 
+def interpolation(text):
+    """true/false (as `boolean`; true is linear), linear or smooth."""
+    value = str(text).strip().lower()
+    if value in INTERPOLATIONS:
+        return value
+    try:
+        return boolean(value)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"expected false, {', '.join(INTERPOLATIONS)} or true (linear), "
+            f"got {text!r}"
+        ) from None
+
+
 def _name_or_outputs(text, names):
     """One of `names`, or comma-separated feature output indices."""
     text = str(text).strip()
@@ -219,7 +234,8 @@ _HYPERPARAMETER_HELP = {
                    "generation flag ends them (false: the paper), or auto: "
                    "true when every training series is full length",
     "interpolate": "blend each block of sample_len steps from the previous "
-                   "one (false: the paper)",
+                   "ones: linear (or true), smooth (a quadratic spline, no "
+                   "kink where blocks join) or false (the paper)",
     "ema_decay": "decay of the generators' weight average that generation "
                  "uses, in [0, 1); none: the raw weights, as the paper",
 }
@@ -231,6 +247,7 @@ _OPTIONAL_TYPES = {
     "block_heads": block_heads,
     "step_noise_outputs": step_noise_outputs,
     "full_length": boolean_or_auto,
+    "interpolate": interpolation,
 }
 HYPERPARAMETERS = {
     name: (

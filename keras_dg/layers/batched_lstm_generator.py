@@ -16,6 +16,7 @@ from keras_dg.validation import check_positive_int
 INITIAL_STATES = ("random", "zero", "variable")
 BLOCK_HEADS = ("per_position", "shared", "auto")
 STEP_NOISE_OUTPUTS = ("all", "auto")
+INTERPOLATIONS = ("linear", "smooth")
 
 # With at most this many LSTM steps the recurrence is unrolled into
 # straight-line ops (else it runs as one `ops.scan`): on CPU this cut the
@@ -90,9 +91,16 @@ class BatchedLSTMGenerator(keras.layers.Layer):
             instead (features with a real period of S), or `"auto"`: like a
             list that `set_periodic_outputs` sets later (none until then).
             Defaults to `"per_position"`.
-        interpolate: bool. Blend position j of block i linearly from block
-            i - 1's logits to block i's (weight (j + 1) / S), so blocks
-            join without a jump. Defaults to False (the original).
+        interpolate: False (the original: each block of S steps from its
+            own LSTM step), `"linear"` (or True): position j of block i
+            blended linearly from block i - 1's logits to block i's (weight
+            (j + 1) / S), so blocks join without a jump but with a kink,
+            or `"smooth"`: the steps follow a quadratic B-spline whose
+            control points are the blocks' logits (position j of block i
+            mixes blocks i - 2, i - 1 and i), so the curve's slope is
+            continuous too; the first two blocks extrapolate the line
+            through blocks 0 and 1 backwards (with `feed_back`, block 1
+            is not known yet: they repeat block 0). Defaults to False.
         unroll: bool or None. Unroll the recurrence into straight-line ops
             (else one `ops.scan`; the feed-back path always unrolls).
             `None` unrolls when there are at most 64 LSTM steps in training
@@ -191,7 +199,7 @@ class BatchedLSTMGenerator(keras.layers.Layer):
         step_noise_outputs = _check_step_noise_outputs(
             step_noise_outputs, len(self.outputs)
         )
-        check_bool(interpolate, "interpolate")
+        interpolate = check_interpolate(interpolate)
         if unroll is not None:
             check_bool(unroll, "unroll")
         self.max_sequence_len = max_sequence_len
@@ -208,6 +216,11 @@ class BatchedLSTMGenerator(keras.layers.Layer):
         self.block_heads = block_heads
         self.step_noise_outputs = step_noise_outputs
         self.interpolate = interpolate
+        # None, "linear" or "smooth" (True is "linear").
+        self._interpolation = (
+            ("linear" if interpolate else None)
+            if isinstance(interpolate, bool) else interpolate
+        )
         self.unroll = unroll
         self.seed = seed
 
@@ -386,12 +399,10 @@ class BatchedLSTMGenerator(keras.layers.Layer):
                     unroll, num_steps,
                 )
             logits = self._block_logits(x, batch_size)  # [B, L, S, d]
-            if self.interpolate:
-                # Block 0 has no block before it: its own logits.
-                logits = self._interpolate(
-                    logits,
-                    ops.concatenate([logits[:, :1], logits[:, :-1]], axis=1),
-                )
+            if self._interpolation is not None:
+                logits = self._interpolate(logits, *self._previous_blocks(
+                    logits, num_steps
+                ))
             logits = ops.reshape(
                 logits, (batch_size, num_steps * self.sample_len,
                          self.step_dim)
@@ -511,15 +522,44 @@ class BatchedLSTMGenerator(keras.layers.Layer):
             self.step_noise_mask, self.step_noise_kernel.dtype
         )
 
-    def _interpolate(self, logits, previous):
-        """Position j of each block blended from `previous` (the logits of
-        the block before) to its own, with weight (j + 1) / S."""
-        weight = ops.reshape(
+    def _previous_blocks(self, logits, num_steps):
+        """The logits of blocks i - 1 and i - 2 for each block i of `logits`
+        [B, L, S, d]; before block 0, the line through blocks 0 and 1
+        extended backwards (linear interpolation: block 0 itself, as the
+        first block has no slope to follow there)."""
+        first = logits[:, :1]
+        if self._interpolation == "linear" or num_steps < 2:
+            before = first
+        else:
+            before = 2.0 * first - logits[:, 1:2]
+        previous = ops.concatenate([before, logits[:, :-1]], axis=1)
+        if self._interpolation == "linear":
+            return (previous,)
+        if num_steps < 2:
+            return previous, previous
+        return previous, ops.concatenate(
+            [2.0 * before - first, previous[:, :-1]], axis=1
+        )
+
+    def _interpolate(self, logits, previous, second_previous=None):
+        """Position j of each block (weight t = (j + 1) / S) blended from
+        `previous` (the logits of the block before) to its own: linearly,
+        or with `second_previous` (two blocks before) as the quadratic
+        B-spline segment `(1 - t)^2 / 2 * second_previous + (1 + 2t -
+        2t^2) / 2 * previous + t^2 / 2 * logits`, whose value and slope
+        at t = 1 are those of the next segment at t = 0."""
+        t = ops.reshape(
             ops.cast(ops.arange(1, self.sample_len + 1), logits.dtype)
             / self.sample_len,
             (self.sample_len, 1),
         )
-        return previous + weight * (logits - previous)
+        if second_previous is None:
+            return previous + t * (logits - previous)
+        return (
+            0.5 * (1.0 - t) ** 2 * second_previous
+            + 0.5 * (1.0 + 2.0 * t - 2.0 * t**2) * previous
+            + 0.5 * t**2 * logits
+        )
 
     def _step_noise(self, batch_size, step_noise, dtype, length):
         """The per-time-step noise [B, length, step_noise_dim] (None if
@@ -607,11 +647,17 @@ class BatchedLSTMGenerator(keras.layers.Layer):
                 x, c = _lstm_update(z, c)
                 states[layer] = [x, c]
             step = self._block_logits(x[None], batch_size)[:, 0]
-            if self.interpolate:
+            if self._interpolation is not None:
                 block = step
-                if i > 0:
-                    step = self._interpolate(step, previous_block)
-                previous_block = block
+                # Before block 0 (whose successor is not known yet):
+                # block 0 itself.
+                if i == 0:
+                    previous_blocks = [block, block]
+                if self._interpolation == "linear":
+                    step = self._interpolate(step, previous_blocks[-1])
+                else:
+                    step = self._interpolate(step, *previous_blocks[::-1])
+                previous_blocks = [previous_blocks[-1], block]
             if step_noise is not None:
                 window = step_noise[
                     :, i * self.sample_len:(i + 1) * self.sample_len
@@ -692,6 +738,19 @@ class BatchedLSTMGenerator(keras.layers.Layer):
             }
         )
         return config
+
+
+def check_interpolate(value):
+    """`interpolate`: a bool (True is "linear") or one of INTERPOLATIONS."""
+    if isinstance(value, str):
+        return check_one_of(value, "interpolate", INTERPOLATIONS)
+    try:
+        return check_bool(value, "interpolate")
+    except ValueError:
+        raise ValueError(
+            "`interpolate` must be False, True or one of "
+            f"{list(INTERPOLATIONS)}. Received: interpolate={value!r}"
+        ) from None
 
 
 def _check_block_heads(value, n_outputs):

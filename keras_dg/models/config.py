@@ -15,6 +15,7 @@ Example:
 """
 
 from keras_dg.layers.batched_lstm_generator import INITIAL_STATES
+from keras_dg.layers.batched_lstm_generator import check_interpolate
 from keras_dg.validation import check_bool
 from keras_dg.validation import check_float
 from keras_dg.validation import check_int
@@ -64,7 +65,8 @@ STRUCTURE = {
         "(those found in the training data)."
     ),
     "interpolate": (
-        True, "Blend each block from the previous one (False: the original)."
+        True, "Blend each block from the previous ones: linear (True), "
+        "smooth (a quadratic spline), or False (the original)."
     ),
     "full_length": (
         None, "Every series runs the full length (True), the generation "
@@ -152,7 +154,7 @@ DOCS = {
 
 _BOOLS = (
     "aux_disc", "self_norm", "noise", "feed_back", "shared_noise",
-    "fix_feature_network", "interpolate",
+    "fix_feature_network",
 )
 _POSITIVE_INTS = (
     "num_packing", "d_rounds", "g_rounds", "gen_feature_num_layers",
@@ -198,6 +200,7 @@ def check_hyperparameters(values):
     values["step_noise_dim"] = check_int(
         values["step_noise_dim"], "step_noise_dim", minimum=0
     )
+    values["interpolate"] = check_interpolate(values["interpolate"])
     if values["full_length"] is not None:
         values["full_length"] = check_bool(values["full_length"], "full_length")
     # `block_heads` and `step_noise_outputs` are checked by the generator

@@ -160,9 +160,12 @@ class DoppelGANger(
             `fit` decides from the in-memory training data (True when every
             series has the full length). The decision is a saved variable,
             `full_length_state`. Defaults to None.
-        interpolate: bool. Blend position j of block i from block i - 1's
-            logits to block i's (weight (j + 1) / S), so blocks join without
-            a jump. False is the original. Defaults to True.
+        interpolate: False (the original: each block of S steps from its own
+            LSTM step), `"linear"` (or True): position j of block i blended
+            from block i - 1's logits to block i's (weight (j + 1) / S), so
+            blocks join without a jump, or `"smooth"`: a quadratic B-spline
+            through the blocks' logits, so they join without a kink either
+            (see `BatchedLSTMGenerator`). Defaults to True.
         fix_feature_network: bool. Retraining mode (ALGORITHM §7): only the
             real-attribute generator trains; the feature and min/max
             generators stay fixed, and the critics see zeros in place of

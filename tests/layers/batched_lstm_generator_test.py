@@ -185,6 +185,8 @@ def test_layer_round_trips(tmp_path, initial_state):
         (dict(block_heads=[0, 0]), "distinct"),
         (dict(block_heads=[True]), "block_heads"),
         (dict(interpolate=1), "interpolate"),
+        (dict(interpolate="cubic"), "interpolate"),
+        (dict(interpolate=None), "interpolate"),
     ],
 )
 def test_bad_arguments(kwargs, message):
@@ -244,6 +246,8 @@ def _given_noise(n=4, step_noise_dim=0, seed=2):
         dict(step_noise_dim=2, feed_back=True),
         dict(step_noise_dim=2, feed_back=True, block_heads=[0],
              interpolate=True),
+        dict(block_heads=[0], interpolate="smooth", step_noise_dim=2),
+        dict(step_noise_dim=2, feed_back=True, interpolate="smooth"),
     ],
 )
 def test_block_options_round_trip(tmp_path, options):
@@ -341,6 +345,66 @@ def test_interpolation_ramps_from_the_previous_block():
     np.testing.assert_allclose(blocks[1, 1], head[1], rtol=1e-5)
 
 
+def _quadratic_b_spline(control_points, sample_len):
+    """Position j of block i: the uniform quadratic B-spline segment of
+    control points i - 2, i - 1, i at t = (j + 1) / S (NumPy reference)."""
+    out = []
+    for i in range(2, len(control_points)):
+        a, b, c = control_points[i - 2:i + 1]
+        for j in range(sample_len):
+            t = (j + 1) / sample_len
+            out.append(
+                (1 - t) ** 2 / 2 * a + (1 + 2 * t - 2 * t**2) / 2 * b
+                + t**2 / 2 * c
+            )
+    return np.stack(out)
+
+
+def test_smooth_interpolation_is_a_quadratic_b_spline_of_the_blocks():
+    layer = _layer(block_heads="shared", interpolate="smooth", sample_len=4)
+    layer(_condition(1))
+    hidden = np.stack(
+        [np.full((1, 4), v, "float32") for v in (0.0, 1.0, -1.0, 0.5)]
+    )
+    logits = layer._block_logits(hidden, 1)  # [1, 4 blocks, 4, 5]
+    steps = to_numpy(ops_reshape(
+        layer._interpolate(logits, *layer._previous_blocks(logits, 4)),
+        (16, 5),
+    ))
+    head = to_numpy(layer.heads(hidden))[:, 0]  # [4 blocks, 5]
+    # Before block 0, the line through blocks 0 and 1 extended backwards.
+    before = 2 * head[0] - head[1]
+    control = np.concatenate([[2 * before - head[0], before], head])
+    np.testing.assert_allclose(
+        steps, _quadratic_b_spline(control, 4), rtol=1e-5, atol=1e-6
+    )
+    # No kink where blocks join: the slope changes by a constant per step
+    # within a block, and by the average of the two blocks' changes at the
+    # join (continuous slope), never a jump as with linear blending.
+    slope = np.diff(steps, axis=0)
+    curvature = np.diff(slope, axis=0)
+    for join in (3, 7, 11):
+        np.testing.assert_allclose(
+            curvature[join - 1],
+            (curvature[join - 2] + curvature[join]) / 2, rtol=1e-4,
+            atol=1e-6,
+        )
+    # The first two blocks follow one line.
+    np.testing.assert_allclose(curvature[:6], 0, atol=1e-5)
+
+
+def test_smooth_interpolation_with_feed_back_starts_from_block_0():
+    layer = _layer(block_heads="shared", interpolate="smooth",
+                   feed_back=True, step_noise_dim=0)
+    features = to_numpy(
+        layer(_condition(3), full_length=1, **_given_noise(n=3))[0]
+    )
+    # Block 1 is not known at block 0: block 0 repeats its own logits.
+    np.testing.assert_allclose(features[:, 0, 0], features[:, 1, 0],
+                               rtol=1e-6)
+    assert np.abs(features[:, 2, 0] - features[:, 1, 0]).max() > 1e-6
+
+
 def test_step_noise_varies_steps_independently():
     layer = _layer(step_noise_dim=3)
     kwargs = _given_noise(step_noise_dim=3)
@@ -399,6 +463,9 @@ def test_auto_step_noise_reaches_every_output_until_outputs_are_set():
         {},
         {"feed_back": True},
         {"step_noise_dim": 2, "interpolate": True, "block_heads": "shared"},
+        {"step_noise_dim": 2, "interpolate": "smooth",
+         "block_heads": "shared"},
+        {"feed_back": True, "interpolate": "smooth"},
         {"num_layers": 2, "unroll": False},
     ],
 )

@@ -64,6 +64,8 @@ def test_check_hyperparameters_cleans_numpy_scalars():
         ("dp_noise_multiplier", -1.0, "`dp_noise_multiplier`"),
         ("privacy", [1], r"`privacy` must be a dict or None"),
         ("initial_state", "ones", "`initial_state` must be one of"),
+        ("interpolate", "cubic", "`interpolate` must be one of"),
+        ("interpolate", 1, "`interpolate` must be False, True or one of"),
     ],
 )
 def test_check_hyperparameters_names_the_bad_argument(name, value, message):

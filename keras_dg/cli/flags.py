@@ -127,7 +127,7 @@ def optional_fraction(text):
 
 
 def interpolation(text):
-    """true/false (as `boolean`; true is linear), linear or smooth."""
+    """true/false (as `boolean`; true is linear), linear, smooth or auto."""
     value = str(text).strip().lower()
     if value in INTERPOLATIONS:
         return value
@@ -234,8 +234,10 @@ _HYPERPARAMETER_HELP = {
                    "generation flag ends them (false: the paper), or auto: "
                    "true when every training series is full length",
     "interpolate": "blend each block of sample_len steps from the previous "
-                   "ones: linear (or true), smooth (a quadratic spline, no "
-                   "kink where blocks join) or false (the paper)",
+                   "ones: auto (smooth on the smooth features of the data, "
+                   "linear on the others), linear (or true), smooth (a "
+                   "quadratic spline, no kink where blocks join) or false "
+                   "(the paper)",
     "ema_decay": "decay of the generators' weight average that generation "
                  "uses, in [0, 1); none: the raw weights, as the paper",
 }

@@ -16,7 +16,7 @@ from keras_dg.validation import check_positive_int
 INITIAL_STATES = ("random", "zero", "variable")
 BLOCK_HEADS = ("per_position", "shared", "auto")
 STEP_NOISE_OUTPUTS = ("all", "auto")
-INTERPOLATIONS = ("linear", "smooth")
+INTERPOLATIONS = ("linear", "smooth", "auto")
 
 # With at most this many LSTM steps the recurrence is unrolled into
 # straight-line ops (else it runs as one `ops.scan`): on CPU this cut the
@@ -100,7 +100,9 @@ class BatchedLSTMGenerator(keras.layers.Layer):
             mixes blocks i - 2, i - 1 and i), so the curve's slope is
             continuous too; the first two blocks extrapolate the line
             through blocks 0 and 1 backwards (with `feed_back`, block 1
-            is not known yet: they repeat block 0). Defaults to False.
+            is not known yet: they repeat block 0), or `"auto"`: the
+            spline on the feature outputs that `set_smooth_outputs` names
+            (none until then), linear on the others. Defaults to False.
         unroll: bool or None. Unroll the recurrence into straight-line ops
             (else one `ops.scan`; the feed-back path always unrolls).
             `None` unrolls when there are at most 64 LSTM steps in training
@@ -216,10 +218,10 @@ class BatchedLSTMGenerator(keras.layers.Layer):
         self.block_heads = block_heads
         self.step_noise_outputs = step_noise_outputs
         self.interpolate = interpolate
-        # None, "linear" or "smooth" (True is "linear").
-        self._interpolation = (
-            ("linear" if interpolate else None)
-            if isinstance(interpolate, bool) else interpolate
+        # None, "linear" or "smooth" (True is "linear"; "auto" is "smooth"
+        # on the columns of `smooth_mask`, a saved weight, linear elsewhere).
+        self._interpolation = {True: "linear", False: None, "auto": "smooth"}.get(
+            interpolate, interpolate
         )
         self.unroll = unroll
         self.seed = seed
@@ -247,8 +249,10 @@ class BatchedLSTMGenerator(keras.layers.Layer):
         else:
             self.heads = keras.layers.Dense(self.step_dim, name="heads")
         self.position_heads = None
-        # Built when some outputs may go without the step noise.
+        # Built when some outputs may go without the step noise, and when
+        # some may blend smoothly (interpolate="auto").
         self.step_noise_mask = None
+        self.smooth_mask = None
         if block_heads not in ("per_position", "shared"):
             self.position_heads = keras.layers.Dense(
                 sample_len * self.step_dim, name="position_heads"
@@ -292,6 +296,11 @@ class BatchedLSTMGenerator(keras.layers.Layer):
                 )
                 if isinstance(self.step_noise_outputs, list):
                     self.set_step_noise_outputs(self.step_noise_outputs)
+        if self.interpolate == "auto":
+            self.smooth_mask = self.add_weight(
+                shape=(self.step_dim,), initializer="zeros",
+                trainable=False, name="smooth_mask",
+            )
         if self.initial_state == "variable":
             initializer = keras.initializers.RandomNormal(
                 stddev=self.initial_stddev
@@ -513,6 +522,25 @@ class BatchedLSTMGenerator(keras.layers.Layer):
             mask[column] = 0.0
         self.step_noise_mask.assign(mask)
 
+    def set_smooth_outputs(self, indices):
+        """Blends the feature outputs `indices` with the spline of
+        `interpolate="smooth"`, the others (and the generation flag)
+        linearly: sets `smooth_mask`. Only with `interpolate="auto"` (the
+        layer must be built)."""
+        if self.smooth_mask is None:
+            raise ValueError(
+                "Choosing the outputs of the smooth interpolation needs "
+                f"interpolate='auto'; received interpolate="
+                f"{self.interpolate!r}."
+            )
+        indices = _check_output_choice(
+            list(indices), "indices", (), len(self.outputs)
+        )
+        mask = [0.0] * self.step_dim
+        for column in _output_columns(self.outputs, indices):
+            mask[column] = 1.0
+        self.smooth_mask.assign(mask)
+
     def _step_noise_projection(self):
         """The step noise's projection to the logits, masked to its
         outputs."""
@@ -523,31 +551,35 @@ class BatchedLSTMGenerator(keras.layers.Layer):
         )
 
     def _previous_blocks(self, logits, num_steps):
-        """The logits of blocks i - 1 and i - 2 for each block i of `logits`
-        [B, L, S, d]; before block 0, the line through blocks 0 and 1
-        extended backwards (linear interpolation: block 0 itself, as the
-        first block has no slope to follow there)."""
+        """`_interpolate`'s blocks before each block i of `logits` [B, L,
+        S, d]: block i - 1 (before block 0: block 0 itself, as the first
+        block has no slope to follow there), and for the spline blocks
+        i - 1 and i - 2 with the line through blocks 0 and 1 extended
+        backwards before block 0."""
         first = logits[:, :1]
-        if self._interpolation == "linear" or num_steps < 2:
-            before = first
-        else:
-            before = 2.0 * first - logits[:, 1:2]
-        previous = ops.concatenate([before, logits[:, :-1]], axis=1)
+        own = ops.concatenate([first, logits[:, :-1]], axis=1)
         if self._interpolation == "linear":
-            return (previous,)
+            return (own,)
         if num_steps < 2:
-            return previous, previous
-        return previous, ops.concatenate(
-            [2.0 * before - first, previous[:, :-1]], axis=1
-        )
+            return own, own
+        before = 2.0 * first - logits[:, 1:2]
+        previous = ops.concatenate([before, logits[:, :-1]], axis=1)
+        second = ops.concatenate([2.0 * before - first, previous[:, :-1]],
+                                 axis=1)
+        if self.smooth_mask is None:
+            return previous, second
+        return previous, second, own
 
-    def _interpolate(self, logits, previous, second_previous=None):
+    def _interpolate(self, logits, previous, second_previous=None,
+                     linear_previous=None):
         """Position j of each block (weight t = (j + 1) / S) blended from
         `previous` (the logits of the block before) to its own: linearly,
         or with `second_previous` (two blocks before) as the quadratic
         B-spline segment `(1 - t)^2 / 2 * second_previous + (1 + 2t -
         2t^2) / 2 * previous + t^2 / 2 * logits`, whose value and slope
-        at t = 1 are those of the next segment at t = 0."""
+        at t = 1 are those of the next segment at t = 0. With a
+        `smooth_mask` the spline goes to its columns and the others blend
+        linearly (from `linear_previous` if given)."""
         t = ops.reshape(
             ops.cast(ops.arange(1, self.sample_len + 1), logits.dtype)
             / self.sample_len,
@@ -555,11 +587,18 @@ class BatchedLSTMGenerator(keras.layers.Layer):
         )
         if second_previous is None:
             return previous + t * (logits - previous)
-        return (
+        smooth = (
             0.5 * (1.0 - t) ** 2 * second_previous
             + 0.5 * (1.0 + 2.0 * t - 2.0 * t**2) * previous
             + 0.5 * t**2 * logits
         )
+        if self.smooth_mask is None:
+            return smooth
+        if linear_previous is None:
+            linear_previous = previous
+        linear = linear_previous + t * (logits - linear_previous)
+        mask = ops.cast(self.smooth_mask, logits.dtype)
+        return linear + mask * (smooth - linear)
 
     def _step_noise(self, batch_size, step_noise, dtype, length):
         """The per-time-step noise [B, length, step_noise_dim] (None if
@@ -776,10 +815,11 @@ def _check_output_choice(value, name, choices, n_outputs):
         bad = [i for i in indices if i >= n_outputs]
         if not bad and len(set(indices)) == len(indices):
             return sorted(indices)
-    quoted = ", ".join(repr(c) for c in choices)
+    quoted = "".join(f"{c!r}, " for c in choices)
     raise ValueError(
-        f"`{name}` must be {quoted} or a list of distinct feature output "
-        f"indices in 0..{n_outputs - 1}. Received: {name}={value!r}"
+        f"`{name}` must be {quoted + 'or ' if choices else ''}a list of "
+        f"distinct feature output indices in 0..{n_outputs - 1}. "
+        f"Received: {name}={value!r}"
     )
 
 

@@ -65,8 +65,10 @@ STRUCTURE = {
         "(those found in the training data)."
     ),
     "interpolate": (
-        True, "Blend each block from the previous ones: linear (True), "
-        "smooth (a quadratic spline), or False (the original)."
+        "auto", "Blend each block from the previous ones: smooth (a "
+        "quadratic spline), linear (True), auto (smooth on the smooth "
+        "features found in the training data, else linear), or False (the "
+        "original)."
     ),
     "full_length": (
         None, "Every series runs the full length (True), the generation "

@@ -34,7 +34,7 @@ _CRITIC_PATTERN = "(.*/)?critic/.*"
 _ATTRIBUTE_CRITIC_PATTERN = "(.*/)?attribute_critic/.*"
 # The feature generator's settings that `fit` takes from the data: not
 # weights, so the weight average leaves them out.
-_SETTING_VARIABLES = ("position_mask", "step_noise_mask")
+_SETTING_VARIABLES = ("position_mask", "step_noise_mask", "smooth_mask")
 
 
 class _PresetsWithWeights:
@@ -165,7 +165,12 @@ class DoppelGANger(
             from block i - 1's logits to block i's (weight (j + 1) / S), so
             blocks join without a jump, or `"smooth"`: a quadratic B-spline
             through the blocks' logits, so they join without a kink either
-            (see `BatchedLSTMGenerator`). Defaults to True.
+            (see `BatchedLSTMGenerator`), or `"auto"`: `fit` gives the
+            spline to the smooth continuous outputs of the training data
+            (as for `step_noise_outputs`; a saved weight of the generator,
+            `smooth_mask`), linear blending to the others. A saved model
+            whose config says True blends linearly, as it was trained.
+            Defaults to `"auto"`.
         fix_feature_network: bool. Retraining mode (ALGORITHM §7): only the
             real-attribute generator trains; the feature and min/max
             generators stay fixed, and the critics see zeros in place of
@@ -459,7 +464,8 @@ class DoppelGANger(
     def ema_sources(self):
         """The variables `ema_variables` average: every float variable of
         the generators (weights and BatchNorm statistics; not the seed
-        states, nor the generator's `position_mask` and `step_noise_mask`),
+        states, nor the generator's settings `position_mask`,
+        `step_noise_mask` and `smooth_mask`),
         in the order of `ema_variables`."""
         generators = [self.attribute_generator, self.addi_generator,
                       self.feature_generator]

@@ -39,7 +39,7 @@ def test_flag_types_parse(parse, text, expected):
         (flags.fraction, "nan", r"expected a number in \[0, 1\)"),
         (flags.boolean, "maybe", "expected true or false"),
         (flags.interpolation, "cubic",
-         "expected false, linear, smooth or true"),
+         "expected false, linear, smooth, auto or true"),
         (flags.names, "a,,b", "without empty entries"),
         (flags.assignment, "=1", "expected NAME=VALUE"),
     ],

@@ -247,6 +247,7 @@ def _given_noise(n=4, step_noise_dim=0, seed=2):
         dict(step_noise_dim=2, feed_back=True, block_heads=[0],
              interpolate=True),
         dict(block_heads=[0], interpolate="smooth", step_noise_dim=2),
+        dict(interpolate="auto", step_noise_dim=2),
         dict(step_noise_dim=2, feed_back=True, interpolate="smooth"),
     ],
 )
@@ -393,6 +394,49 @@ def test_smooth_interpolation_is_a_quadratic_b_spline_of_the_blocks():
     np.testing.assert_allclose(curvature[:6], 0, atol=1e-5)
 
 
+@pytest.mark.parametrize("feed_back", [False, True])
+def test_auto_interpolation_is_smooth_only_on_the_outputs_set(feed_back):
+    # Columns: output 0 (1 column), output 1 (2 columns), the flag (2).
+    auto = _layer(block_heads="shared", interpolate="auto",
+                  feed_back=feed_back)
+    auto(_condition(1))
+    np.testing.assert_array_equal(to_numpy(auto.smooth_mask), [0] * 5)
+    auto.set_smooth_outputs([1])
+    np.testing.assert_array_equal(to_numpy(auto.smooth_mask),
+                                  [0, 1, 1, 0, 0])
+    logits = ops.convert_to_tensor(
+        np.random.default_rng(3).normal(size=(1, 4, 2, 5)).astype("float32")
+    )
+    spline_layer = _layer(block_heads="shared", interpolate="smooth")
+    blended = to_numpy(auto._interpolate(
+        logits, *auto._previous_blocks(logits, 4)
+    ))
+    spline = to_numpy(spline_layer._interpolate(
+        logits, *spline_layer._previous_blocks(logits, 4)
+    ))
+    linear_layer = _layer(block_heads="shared", interpolate="linear")
+    linear = to_numpy(linear_layer._interpolate(
+        logits, *linear_layer._previous_blocks(logits, 4)
+    ))
+    np.testing.assert_allclose(blended[..., 1:3], spline[..., 1:3], rtol=1e-5)
+    np.testing.assert_allclose(blended[..., [0, 3, 4]],
+                               linear[..., [0, 3, 4]], rtol=1e-5)
+    assert np.abs(spline - linear).max() > 1e-3
+    # The setting changes what the layer generates.
+    kwargs = {**_given_noise(n=3), "full_length": 1}
+    before = to_numpy(auto(_condition(3), **kwargs)[0])
+    auto.set_smooth_outputs([])
+    after = to_numpy(auto(_condition(3), **kwargs)[0])
+    assert np.abs(before[..., 1:3] - after[..., 1:3]).max() > 1e-6
+    with pytest.raises(ValueError, match="indices in 0..1"):
+        auto.set_smooth_outputs([2])
+    smooth = _layer(interpolate="smooth")
+    smooth(_condition(1))
+    assert smooth.smooth_mask is None
+    with pytest.raises(ValueError, match="interpolate='auto'"):
+        smooth.set_smooth_outputs([0])
+
+
 def test_smooth_interpolation_with_feed_back_starts_from_block_0():
     layer = _layer(block_heads="shared", interpolate="smooth",
                    feed_back=True, step_noise_dim=0)
@@ -466,6 +510,7 @@ def test_auto_step_noise_reaches_every_output_until_outputs_are_set():
         {"step_noise_dim": 2, "interpolate": "smooth",
          "block_heads": "shared"},
         {"feed_back": True, "interpolate": "smooth"},
+        {"interpolate": "auto", "block_heads": "shared"},
         {"num_layers": 2, "unroll": False},
     ],
 )

@@ -139,7 +139,7 @@ def test_auto_heads_tie_a_period_shorter_than_the_block():
                                rtol=1e-5, atol=1e-6)
 
 
-def test_auto_step_noise_leaves_out_the_smooth_feature(tmp_path):
+def test_auto_step_noise_and_interpolation_find_the_smooth_feature(tmp_path):
     # Feature 0: slow sine curves; feature 1: noise.
     rng = np.random.default_rng(0)
     n, t = 60, 16
@@ -155,17 +155,24 @@ def test_auto_step_noise_leaves_out_the_smooth_feature(tmp_path):
         **{**TINY, "sample_len": 4},
     )
     assert model.step_noise_outputs == "auto" and model.step_noise_dim
+    assert model.interpolate == "auto"
     mask = model.feature_generator.step_noise_mask
+    smooth = model.feature_generator.smooth_mask
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(mask), [1] * 4)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(smooth), [0] * 4)
     model.compile()
     model.fit(data, epochs=1, batch_size=30, verbose=0)
-    # Columns: feature 0, feature 1, the two flag columns.
+    # Columns: feature 0, feature 1, the two flag columns. The smooth
+    # feature goes without step noise and blends with the spline.
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(mask),
                                   [0, 1, 1, 1])
-    # A setting, not a weight: the weight average leaves it out.
-    assert not any(v.path.endswith("step_noise_mask")
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(smooth),
+                                  [1, 0, 0, 0])
+    # Settings, not weights: the weight average leaves them out.
+    assert not any(v.path.endswith(("step_noise_mask", "smooth_mask"))
                    for v in model.ema_sources)
     _check_saved_setting(model, "step_noise_mask", [0, 1, 1, 1], tmp_path)
+    _check_saved_setting(model, "smooth_mask", [1, 0, 0, 0], tmp_path)
     # A config saved before the option existed: every output, no mask.
     config = model.get_config()
     del config["step_noise_outputs"]

@@ -404,8 +404,9 @@ class TrainStepMixin:
         )
 
     def _settings_from_data(self, x):
-        """What `full_length=None`, `block_heads="auto"` and
-        `step_noise_outputs="auto"` leave to the training data (in-memory
+        """What `full_length=None`, `block_heads="auto"`,
+        `step_noise_outputs="auto"` and `interpolate="auto"` leave to the
+        training data (in-memory
         arrays `x`, or `ParquetSeries.settings_data`: a sample of series and
         the whole pass's `full_length`), decided anew by every `fit`; and, at
         a fresh model's first `fit`, where its missingness channels start
@@ -425,16 +426,20 @@ class TrainStepMixin:
             self.feature_generator.set_periodic_outputs(
                 list(periods), list(periods.values())
             )
-        if self.step_noise_outputs == "auto" and self.step_noise_dim:
+        noise_auto = self.step_noise_outputs == "auto" and self.step_noise_dim
+        if noise_auto or self.interpolate == "auto":
             from keras_dg.evaluation.autocorrelation import smooth_outputs
 
             smooth = smooth_outputs(
                 x["features"], x["gen_flag"], self.feature_outputs
             )
-            outputs = range(len(self.feature_outputs))
-            self.feature_generator.set_step_noise_outputs(
-                [i for i in outputs if i not in smooth]
-            )
+            if noise_auto:
+                outputs = range(len(self.feature_outputs))
+                self.feature_generator.set_step_noise_outputs(
+                    [i for i in outputs if i not in smooth]
+                )
+            if self.interpolate == "auto":
+                self.feature_generator.set_smooth_outputs(smooth)
 
     def _init_missing_channels(self, x):
         """Starts each missingness channel at the training data's missing

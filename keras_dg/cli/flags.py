@@ -230,6 +230,9 @@ _HYPERPARAMETER_HELP = {
                    " heads for the features with a real period of sample_len"
                    " in the data), shared, per_position (the paper) or the "
                    "feature outputs to give them (e.g. 0,2)",
+    "snap_to_grid": "generate the features whose training values lie on "
+                    "a grid (counts, 0/1 flags) on that grid (false: the "
+                    "paper)",
     "full_length": "every series runs the full length (true), the "
                    "generation flag ends them (false: the paper), or auto: "
                    "true when every training series is full length",

@@ -70,6 +70,10 @@ STRUCTURE = {
         "features found in the training data, else linear), or False (the "
         "original)."
     ),
+    "snap_to_grid": (
+        True, "Generate the features whose training values lie on a grid "
+        "(counts, 0/1 flags) on that grid (False: the original)."
+    ),
     "full_length": (
         None, "Every series runs the full length (True), the generation "
         "flag ends them (False: the original), or None: decided by the data."
@@ -129,6 +133,7 @@ PAPER = {
     "step_noise_outputs": "all",
     "block_heads": "per_position",
     "interpolate": False,
+    "snap_to_grid": False,
     "full_length": False,
     "ema_decay": None,
 }
@@ -156,7 +161,7 @@ DOCS = {
 
 _BOOLS = (
     "aux_disc", "self_norm", "noise", "feed_back", "shared_noise",
-    "fix_feature_network",
+    "fix_feature_network", "snap_to_grid",
 )
 _POSITIVE_INTS = (
     "num_packing", "d_rounds", "g_rounds", "gen_feature_num_layers",

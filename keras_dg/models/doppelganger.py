@@ -171,6 +171,12 @@ class DoppelGANger(
             `smooth_mask`), linear blending to the others. A saved model
             whose config says True blends linearly, as it was trained.
             Defaults to `"auto"`.
+        snap_to_grid: bool. `fit` finds the continuous features whose
+            training values all lie on a grid `low + k * step` (counts,
+            0/1 flags, values rounded to cents; `keras_dg.models.value_grid`,
+            a saved weight `feature_grid`), and generation rounds them to
+            it: without it, a generated 0/1 flag takes values such as 0.33.
+            False is the original. Defaults to True.
         fix_feature_network: bool. Retraining mode (ALGORITHM §7): only the
             real-attribute generator trains; the feature and min/max
             generators stay fixed, and the critics see zeros in place of
@@ -275,6 +281,7 @@ class DoppelGANger(
         full_length=DEFAULTS["full_length"],
         block_heads=DEFAULTS["block_heads"],
         interpolate=DEFAULTS["interpolate"],
+        snap_to_grid=DEFAULTS["snap_to_grid"],
         fix_feature_network=DEFAULTS["fix_feature_network"],
         ema_decay=DEFAULTS["ema_decay"],
         dp_noise_multiplier=DEFAULTS["dp_noise_multiplier"],
@@ -424,6 +431,16 @@ class DoppelGANger(
         # How `generate` draws the missingness channels: per channel the
         # (shift, share, rho) that `fit` calibrates after training (see
         # `keras_dg.models.missing_draws`); 0 draws the softmax as it is.
+        # Per continuous feature column `(step, low, high)` of the grid its
+        # training values lie on (0: none), set by `fit` and applied by
+        # `decode_tensors` (`keras_dg.models.value_grid`).
+        self.feature_grid = None
+        if self.snap_to_grid:
+            self.feature_grid = self.add_weight(
+                shape=(3, self.feature_dim), initializer="zeros",
+                dtype="float32", trainable=False, autocast=False,
+                aggregation="only_first_replica", name="feature_grid",
+            )
         self.missing_draws = None
         if self.missing_channel_count:
             self.missing_draws = self.add_weight(
@@ -805,7 +822,7 @@ class DoppelGANger(
         config = check_saved_config(config, constructor_arguments(cls))
         added = (
             "step_noise_dim", "step_noise_outputs", "block_heads",
-            "interpolate", "full_length",
+            "interpolate", "snap_to_grid", "full_length",
         )
         config = {**{name: PAPER[name] for name in added}, **config}
         try:

@@ -44,6 +44,7 @@ from keras_dg.dataset import TimeSeriesDataset
 from keras_dg.dataset import check_attributes
 from keras_dg.layers.output_heads import harden
 from keras_dg.models.missing_draws import draw_channels
+from keras_dg.models.value_grid import snap
 from keras_dg.preprocessing.per_sample_normalization import EPSILON
 from keras_dg.preprocessing.per_sample_normalization import (
     renormalize_per_sample,
@@ -653,9 +654,10 @@ class GenerationMixin:
         Drops the flag columns, undoes the per-sample normalization with the
         generated min/max (clipping each series to its generated range, see
         `renormalize_per_sample`), zeroes every step after each series' end,
-        turns discrete blocks into one-hot, and clips continuous values to
+        turns discrete blocks into one-hot, clips continuous values to
         their normalization's range (the generated min/max can otherwise
-        push them outside it; original issues #28 and #41). Missingness
+        push them outside it; original issues #28 and #41), and rounds
+        the columns with a `feature_grid` to it. Missingness
         channels are drawn with `missing_uniform` [B, T, channels] and
         `missing_level` [B, channels] (missing where u < p(missing), after
         the model's calibration `missing_draws`; see
@@ -684,6 +686,8 @@ class GenerationMixin:
                 else ops.convert_to_tensor(self.missing_draws),
             )
         features = _finish(features, self.feature_outputs, drawn)
+        if self.feature_grid is not None:
+            features = snap(features, self.feature_grid)
         features = features * gen_flag[..., None]
         if given_attributes is not None:
             real_attributes = ops.cast(given_attributes, "float32")

@@ -405,8 +405,8 @@ class TrainStepMixin:
 
     def _settings_from_data(self, x):
         """What `full_length=None`, `block_heads="auto"`,
-        `step_noise_outputs="auto"` and `interpolate="auto"` leave to the
-        training data (in-memory
+        `step_noise_outputs="auto"`, `interpolate="auto"` and
+        `snap_to_grid` leave to the training data (in-memory
         arrays `x`, or `ParquetSeries.settings_data`: a sample of series and
         the whole pass's `full_length`), decided anew by every `fit`; and, at
         a fresh model's first `fit`, where its missingness channels start
@@ -440,6 +440,12 @@ class TrainStepMixin:
                 )
             if self.interpolate == "auto":
                 self.feature_generator.set_smooth_outputs(smooth)
+        if self.feature_grid is not None:
+            from keras_dg.models.value_grid import find_grids
+
+            self.feature_grid.assign(find_grids(
+                x["features"], x["gen_flag"], self.feature_outputs
+            ))
 
     def _init_missing_channels(self, x):
         """Starts each missingness channel at the training data's missing

@@ -5,8 +5,8 @@ of the model (their order and distance mean something), but every real
 value sits on a grid: `low + k * step`. A GAN's continuous outputs fall
 between the grid points (a union member 0.33 of a year, 4.6 flights a day),
 which a person sees at once and a classifier too: on wage_panel's two 0/1
-features the generated series' autocorrelation was 0.14-0.21 MSE from the
-real ones', and 0.00-0.01 once rounded (benchmarks/RESULTS.md).
+features the generated series' autocorrelation was 0.12-0.27 MSE from the
+real ones', and 0.003-0.009 once on the grid (benchmarks/RESULTS.md).
 
 `find_grids` reads the grids off the training data when `fit` starts
 (`DoppelGANger(snap_to_grid=True)`, saved as `feature_grid`), and

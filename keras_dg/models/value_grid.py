@@ -58,7 +58,10 @@ def _grid(values, max_points):
     """`(step, low, high)` of the coarsest grid through `values`, or
     None."""
     levels = np.unique(values.astype("float64"))
-    if levels.size < 2 or levels.size > max_points:
+    # Not finite (unvalidated data): no grid, never a NaN grid.
+    if levels.size < 2 or levels.size > max_points or not np.all(
+        np.isfinite(levels)
+    ):
         return None
     low, high = levels[0], levels[-1]
     # The step is the smallest gap; every level must be a whole number of

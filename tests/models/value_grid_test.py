@@ -29,6 +29,14 @@ def test_find_grids_reads_flags_and_counts_not_continuous_values():
     np.testing.assert_array_equal(grids[:, 2], 0)
 
 
+def test_find_grids_gives_no_grid_to_a_column_with_non_finite_values():
+    features = _columns()
+    features[3, 2, 0] = np.nan
+    features[5, 1, 1] = np.inf
+    grids = find_grids(features, np.ones(features.shape[:2]), [CONTINUOUS] * 3)
+    np.testing.assert_array_equal(grids, 0)
+
+
 def test_find_grids_skips_discrete_constant_and_fine_columns():
     rng = np.random.default_rng(1)
     n, t = 40, 6

@@ -21,9 +21,11 @@ from keras_dg.specs import output_slices
 
 # A grid has at most this many points over the column's training range
 # (float32 values are all on a grid of 2^-24, which is not a grid of the
-# data), and its points are this close to the values (relative to `step`).
+# data), and its points are this close to the values: relative to the
+# column's magnitude, a few float32 round-offs (values scaled in float32
+# are off their grid by about 1e-7).
 MAX_POINTS = 1000
-_TOLERANCE = 1e-3
+_TOLERANCE = 1e-6
 
 
 def find_grids(features, gen_flag, outputs, max_points=MAX_POINTS):
@@ -64,15 +66,20 @@ def _grid(values, max_points):
     ):
         return None
     low, high = levels[0], levels[-1]
-    # The step is the smallest gap; every level must be a whole number of
-    # steps from the lowest, and the grid at most `max_points` points.
-    step = np.min(np.diff(levels))
-    if (high - low) / step + 1 > max_points + 0.5:
-        return None
-    units = (levels - low) / step
-    if np.max(np.abs(units - np.round(units))) > _TOLERANCE:
-        return None
-    return step, low, high
+    # Every gap between levels is a whole number of steps, the smallest
+    # too: the step is the smallest gap divided by a whole number `d`
+    # (levels {0, 2, 5} have step 2 / 2). The smallest such `d` gives the
+    # coarsest grid; a `d` past `max_points` points ends the search.
+    gap = np.min(np.diff(levels))
+    tolerance = _TOLERANCE * max(abs(low), abs(high))
+    for divisor in range(1, max_points):
+        step = gap / divisor
+        if (high - low) / step + 1 > max_points + 0.5:
+            return None
+        units = (levels - low) / step
+        if np.max(np.abs(units - np.round(units))) * step <= tolerance:
+            return step, low, high
+    return None
 
 
 def snap(features, grids):

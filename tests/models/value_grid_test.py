@@ -29,6 +29,20 @@ def test_find_grids_reads_flags_and_counts_not_continuous_values():
     np.testing.assert_array_equal(grids[:, 2], 0)
 
 
+def test_find_grids_step_divides_the_smallest_gap():
+    # Counts 0, 2 and 5 only, scaled to [0, 1]: the smallest gap (2) is
+    # not the step (1), which the grid must still find.
+    rng = np.random.default_rng(2)
+    counts = rng.choice([0, 2, 5], (30, 6, 1)) / 5
+    grids = find_grids(counts.astype("float32"), np.ones((30, 6)), [CONTINUOUS])
+    np.testing.assert_allclose(grids[:, 0], [1 / 5, 0, 1], rtol=1e-5)
+    # A few levels with no common step (0, 1, sqrt(2), pi): no grid.
+    levels = np.array([0, 1, np.sqrt(2), np.pi]) / np.pi
+    values = rng.choice(levels, (30, 6, 1)).astype("float32")
+    grids = find_grids(values, np.ones((30, 6)), [CONTINUOUS])
+    np.testing.assert_array_equal(grids, 0)
+
+
 def test_find_grids_gives_no_grid_to_a_column_with_non_finite_values():
     features = _columns()
     features[3, 2, 0] = np.nan
@@ -54,7 +68,7 @@ def test_find_grids_reads_only_active_steps():
     features = _columns()[..., :1]
     flag = np.ones(features.shape[:2], "float32")
     flag[:, -2:] = 0
-    features[:, -2:] = 0.37  # padding past the end: not data
+    features[:, -2:] = 0.3712345  # padding past the end: not data
     grids = find_grids(features, flag, [CONTINUOUS])
     np.testing.assert_allclose(grids[:, 0], [1, 0, 1])
     # Active and off the grid: no grid.

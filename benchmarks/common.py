@@ -498,6 +498,10 @@ class Meter:
         """Wall seconds since `start()` (while running)."""
         return time.perf_counter() - self._t0
 
+    def cpu_elapsed(self):
+        """This process's CPU seconds since `start()` (while running)."""
+        return _cpu_seconds_self() - self._c0
+
     def __enter__(self):
         return self.start()
 

@@ -155,7 +155,7 @@ class _Budget:
 
         budget = self
         elapsed = {"wall": lambda: budget.meter.elapsed(),
-                   "cpu": lambda: common._cpu_seconds_self() - budget.meter._c0}[clock]
+                   "cpu": lambda: budget.meter.cpu_elapsed()}[clock]
 
         class Callback(keras.callbacks.Callback):
             def on_train_batch_end(self, batch, logs=None):

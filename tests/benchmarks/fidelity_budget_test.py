@@ -32,6 +32,16 @@ def test_fidelity_budget_flags_parse_and_bad_ones_are_refused():
             fidelity.parse_args(["--sides", "ours", *bad])
 
 
+def test_the_peer_takes_the_cpu_clock_but_not_epochs(monkeypatch):
+    fidelity = _import("fidelity")
+    monkeypatch.setattr(fidelity, "PEER_PYTHON", sys.executable)  # a venv
+    args = fidelity.parse_args(
+        ["--sides", "peer", "--clock", "cpu", "--seconds", "30"])
+    assert (args.sides, args.clock, args.seconds) == (["peer"], "cpu", 30.0)
+    with pytest.raises(SystemExit):
+        fidelity.parse_args(["--sides", "peer", "--epochs", "3"])
+
+
 def test_ours_dg_takes_epochs_or_seconds_for_fidelity():
     ours_dg = _import("ours_dg")
     args = ours_dg.parse_args(["--shape", "mba", "--task", "fidelity", "--epochs", "3"])

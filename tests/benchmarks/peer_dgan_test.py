@@ -121,3 +121,13 @@ def test_fidelity_writes_generated_data(tmp_path):
     assert data["attributes"].shape == (70, 73)
     np.testing.assert_array_equal(data["attributes"].sum(axis=1), 3.0)
     assert np.all(data["gen_flag"] == 1.0)
+
+
+@needs_peer
+@needs_fcc
+def test_fidelity_budget_on_the_cpu_clock(tmp_path):
+    out = str(tmp_path / "peer.npz")
+    record = _peer("--task", "fidelity", "--shape", "mba", "--data", FCC_MBA, "--n", "200",
+                   "--seconds", "1", "--clock", "cpu", "--n-generate", "10", "--out", out)
+    # Stopped after the first batch past 1 CPU-s (one thread: about as much wall time).
+    assert record["cpu_seconds"] >= 1.0 and record["batches"] >= 1

@@ -4,10 +4,10 @@ For each dataset (`fidelity_data.py`: `mba`, `flights`, `gapminder`,
 `wage_panel`), seed and side (`ours`: keras-dg through `ours_dg.py`; `peer`:
 gretel's PyTorch DGAN through `peer_dgan.py` in its venv; each side in its own
 process, alternating), trains on the train split for `--seconds` of wall
-clock (or CPU time, `--clock cpu`), generates 5x the test split's number of series, and scores them
-against the real TEST split. The FLOOR is the same metrics with the real
-TRAIN split in the synthetic data's place (no training): what a perfect
-generator would reach.
+clock (or CPU time, `--clock cpu`), generates 5x the test split's number
+of series, and scores them against the real TEST split. The FLOOR is the
+same metrics with the real TRAIN split in the synthetic data's place (no
+training): what a perfect generator would reach.
 
 Metrics (`keras_dg.evaluation`): ACF MSE; discriminative score on the raw
 series and on per-series-standardised shapes (`discriminative_score(...,
@@ -40,12 +40,13 @@ python benchmarks/fidelity.py --quick --datasets wage_panel --sides ours
 `--ours-config KEY=VALUE` (repeatable; VALUE is JSON, else a string) goes
 into `DoppelGANger(...)` on top of the dataset's preset config. Budgets of
 A/B runs on a busy machine: `--clock cpu` counts `--seconds` in each side's
-training process's CPU time (all its threads) (a run slowed by other processes still
-gets the same work done; levers that cost more per epoch, like `d_rounds`,
-get fewer epochs), `--epochs N` trains exactly N epochs (ours only); `--batch-size`
-replaces the dataset's batch size (both sides). Every run's
-generated series stay in `--workdir` (`<dataset>/<side>_seed<k>.npz`, the
-original format), next to the training arrays (`<dataset>/train.npz`).
+training process's CPU time, all its threads (a run slowed by other
+processes still gets the same work done; levers that cost more per epoch,
+like `d_rounds`, get fewer epochs); `--epochs N` trains exactly N epochs
+(ours only); `--batch-size` replaces the dataset's batch size (both
+sides). Every run's generated series stay in `--workdir`
+(`<dataset>/<side>_seed<k>.npz`, the original format), next to the training
+arrays (`<dataset>/train.npz`).
 
 `--select-batches N` (default 200, `keras-dg train`'s `select_batches`; 0:
 off) measures model selection (the issue's lever "keep and restore the best

@@ -456,6 +456,11 @@ def current_rss_mib():
     raise RuntimeError("no VmRSS line in /proc/self/status")
 
 
+# What a training budget counts (`--clock`): wall clock, or the CPU seconds
+# of the training process (all its threads; fair beside other jobs).
+CLOCKS = ("wall", "cpu")
+
+
 def _cpu_seconds_self():
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -501,6 +506,10 @@ class Meter:
     def cpu_elapsed(self):
         """This process's CPU seconds since `start()` (while running)."""
         return _cpu_seconds_self() - self._c0
+
+    def reader(self, clock):
+        """`elapsed` or `cpu_elapsed`, by `clock` (one of `CLOCKS`)."""
+        return {"wall": self.elapsed, "cpu": self.cpu_elapsed}[clock]
 
     def __enter__(self):
         return self.start()

@@ -104,7 +104,7 @@ def parse_args(argv=None):
     parser.add_argument("--sides", default="ours,peer")
     parser.add_argument("--seeds", type=int, default=3, help="Seeds 0 .. N-1.")
     parser.add_argument("--seconds", type=float, default=600.0)
-    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+    parser.add_argument("--clock", choices=common.CLOCKS, default="wall",
                         help="What --seconds counts: wall clock, or each side's "
                         "training process's CPU seconds (fairer for A/B runs on a "
                         "shared machine).")

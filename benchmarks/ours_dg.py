@@ -59,7 +59,7 @@ def parse_args(argv=None):
                         help="Epochs (train: default 1; fidelity: instead of --seconds).")
     parser.add_argument("--task", required=True, choices=["train", "generate", "fidelity"])
     parser.add_argument("--seconds", type=float, default=None, help="fidelity: training budget.")
-    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+    parser.add_argument("--clock", choices=common.CLOCKS, default="wall",
                         help="What --seconds counts: wall clock or this process's CPU "
                         "seconds (all threads; fairer on a shared machine).")
     parser.add_argument("--threads", type=int, default=None, help="intra-op threads.")
@@ -154,8 +154,8 @@ class _Budget:
         import keras
 
         budget = self
-        elapsed = {"wall": lambda: budget.meter.elapsed(),
-                   "cpu": lambda: budget.meter.cpu_elapsed()}[clock]
+        self.meter = common.Meter()
+        elapsed = self.meter.reader(clock)
 
         class Callback(keras.callbacks.Callback):
             def on_train_batch_end(self, batch, logs=None):
@@ -169,7 +169,6 @@ class _Budget:
         self.callback = Callback()
         self.batches = 0
         self.epoch_ends = []
-        self.meter = common.Meter()
 
 
 def _selection(model, arrays, args):

@@ -109,7 +109,7 @@ def parse_args(argv=None):
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--task", required=True, choices=["train", "generate", "fidelity"])
     parser.add_argument("--seconds", type=float, default=None, help="fidelity: training budget.")
-    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+    parser.add_argument("--clock", choices=common.CLOCKS, default="wall",
                         help="What --seconds counts: wall clock or this process's CPU "
                         "seconds (all threads; fair beside other jobs).")
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads.")
@@ -282,7 +282,7 @@ def train(model, data, args, budget_seconds=None):
     from gretel_synthetics.timeseries_dgan.config import OutputType
 
     meter = common.Meter()
-    elapsed = meter.cpu_elapsed if args.clock == "cpu" else meter.elapsed
+    elapsed = meter.reader(args.clock)
     progress = {"batches": 0, "epoch_ends": [], "batches_per_epoch": None}
     inner_train = model._train
 

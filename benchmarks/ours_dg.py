@@ -72,7 +72,9 @@ def parse_args(argv=None):
                         help="Timed generations; the median is reported.")
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--fresh-noise", action="store_true")
-    parser.add_argument("--steps-per-execution", type=int, default=1)
+    parser.add_argument("--steps-per-execution", type=int, default=None,
+                        help="compile(steps_per_execution=...); default: what keras-dg's fit picks "
+                        "for the timed fit.")
     parser.add_argument("--jit", action="store_true", help="XLA-compile the train step.")
     parser.add_argument(
         "--predict-jit", choices=["auto", "on", "off"], default="auto",
@@ -137,9 +139,20 @@ def build_model(data, args):
         max_sequence_len=data["max_sequence_len"],
         **config,
     )
-    # None: keras-dg's default (XLA on JAX, where it pays; off elsewhere).
+    # The steps per call that keras-dg's `fit` picks for the timed fit (so
+    # that the warm-up, a shorter fit, traces the same train function).
+    steps_per_execution = args.steps_per_execution
+    if steps_per_execution is None:
+        from keras_dg.models.train_steps.base import auto_steps_per_execution
+
+        planned = None  # A time budget.
+        if args.task != "fidelity" or not args.seconds:
+            n = len(data["features"])
+            planned = args.epochs * -(-n // args.batch_size)
+        steps_per_execution = auto_steps_per_execution(planned)
+    # jit None: keras-dg's default (XLA on JAX, where it pays; off elsewhere).
     model.compile(
-        steps_per_execution=args.steps_per_execution,
+        steps_per_execution=steps_per_execution,
         jit_compile=True if args.jit else None,
         predict_jit_compile={"auto": None, "on": True, "off": False}[args.predict_jit],
     )
@@ -148,7 +161,7 @@ def build_model(data, args):
 
 class _Budget:
     """Stops `fit` once `seconds` of wall clock (or of this process's CPU
-    time, `clock="cpu"`) have passed; counts batches."""
+    time, `clock="cpu"`) have passed."""
 
     def __init__(self, seconds, clock="wall"):
         import keras
@@ -159,7 +172,6 @@ class _Budget:
 
         class Callback(keras.callbacks.Callback):
             def on_train_batch_end(self, batch, logs=None):
-                budget.batches += 1
                 if seconds is not None and elapsed() >= seconds:
                     self.model.stop_training = True
 
@@ -167,8 +179,14 @@ class _Budget:
                 budget.epoch_ends.append(budget.meter.elapsed())
 
         self.callback = Callback()
-        self.batches = 0
         self.epoch_ends = []
+
+
+def _generator_updates(model):
+    """The generator optimizer's update count (g_rounds per train step)."""
+    import keras
+
+    return int(keras.ops.convert_to_numpy(model.g_optimizer.iterations))
 
 
 def _selection(model, arrays, args):
@@ -256,7 +274,7 @@ def main(argv=None):
         "seed": args.seed,
         "data_digest": common.data_digest(data),
         "shared_noise": not args.fresh_noise,
-        "steps_per_execution": args.steps_per_execution,
+        "steps_per_execution": model.steps_per_execution,
         "jit": args.jit,
         "predict_jit": args.predict_jit,
         "threads": threads[0],
@@ -269,7 +287,7 @@ def main(argv=None):
     }
     # Trace and compile the train step before the clock starts (the peer's
     # script likewise excludes its lazy imports): one short warm-up fit.
-    warm = {k: v[: args.batch_size * args.steps_per_execution] for k, v in arrays.items()}
+    warm = {k: v[: args.batch_size * model.steps_per_execution] for k, v in arrays.items()}
     model.fit(warm, batch_size=args.batch_size, epochs=1, verbose=0)
 
     budget_seconds = args.seconds if args.task == "fidelity" else None
@@ -282,13 +300,16 @@ def main(argv=None):
         budget = _Budget(budget_seconds, args.clock)
         epochs = 10**9 if budget_seconds is not None else args.epochs
         callbacks = [budget.callback] + ([last, selector] if selector else [])
+        start_iterations = _generator_updates(model)
         with budget.meter:
             model.fit(
                 arrays, batch_size=args.batch_size, epochs=epochs, verbose=0,
                 callbacks=callbacks,
             )
         meter = budget.meter
-        batches = budget.batches * args.steps_per_execution
+        # Exact with `steps_per_execution` > 1, whose last execution of an
+        # epoch may run fewer steps (callbacks see one batch per execution).
+        batches = (_generator_updates(model) - start_iterations) // model.g_rounds
         full, rest = divmod(batches, steps_per_epoch)
         seqs = full * n + min(rest * args.batch_size, n)
         ends = budget.epoch_ends

@@ -23,7 +23,8 @@ class SampleVisualizer(keras.callbacks.Callback):
     """Draws generated series (and real ones beside them) during training.
 
     Every `every_n_batches` batches (counted over the whole run, resumed
-    runs included) and after every `every_n_epochs`-th epoch and the last
+    runs included; with several train steps per call, `steps_per_execution`,
+    at the end of the call that passes each multiple) and after every `every_n_epochs`-th epoch and the last
     one, the callback calls `model.generate(num_samples, seed=seed)` and
     writes a PNG with one row per series: real series on the left (when
     `real` is given; the same `num_samples` series, drawn once with `seed`),
@@ -124,13 +125,23 @@ class SampleVisualizer(keras.callbacks.Callback):
         if self.every_n_batches is None:
             return
         steps = (self.params or {}).get("steps")
+        previous = self._batches_seen
         if steps:
-            # Global batch count, also right after a resume.
-            count = self._epoch * steps + batch + 1
+            # Global batch count, also right after a resume. `batch` is the
+            # call's last step: past the epoch's end when the model runs
+            # several steps per call (`steps_per_execution`) and the
+            # epoch's last call runs fewer.
+            count = self._epoch * steps + min(batch, steps - 1) + 1
+            if previous is None or previous > count:
+                previous = self._epoch * steps  # The epoch's first call.
         else:
-            count = (self._batches_seen or 0) + 1
+            previous = previous or 0
+            count = previous + getattr(self.model, "steps_per_execution", 1)
         self._batches_seen = count
-        if count % self.every_n_batches == 0 and not non_finite_logs(logs):
+        # With several steps per call, every multiple of N passed since the
+        # last call draws once.
+        crossed = count // self.every_n_batches > previous // self.every_n_batches
+        if crossed and not non_finite_logs(logs):
             self.visualize(f"batch_{count:08d}", f"batch {count}")
 
     def on_epoch_end(self, epoch, logs=None):

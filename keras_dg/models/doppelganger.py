@@ -19,6 +19,7 @@ from keras_dg.models.generation import MISSING_LEVEL
 from keras_dg.models.generation import MISSING_UNIFORM
 from keras_dg.models.generation import GenerationMixin
 from keras_dg.models.streaming import StreamingMixin
+from keras_dg.models.train_steps.base import auto_steps_per_execution
 from keras_dg.models.train_steps.base import TrainStepMixin
 from keras_dg.preprocessing.gen_flag import check_sample_len
 from keras_dg.preprocessing.per_sample_normalization import addi_outputs
@@ -27,6 +28,7 @@ from keras_dg.specs import outputs_from_config
 from keras_dg.specs import outputs_to_config
 from keras_dg.specs import total_dim
 from keras_dg.validation import check_bool
+from keras_dg.validation import check_positive_int
 
 # Variable paths routed to each critic's optimizer; everything else is the
 # generator's (both attribute MLPs, the LSTM, its heads, BN and state).
@@ -543,6 +545,7 @@ class DoppelGANger(
         attr_d_optimizer=None,
         jit_compile=None,
         predict_jit_compile=None,
+        steps_per_execution=None,
         **kwargs,
     ):
         """Configures the three optimizers.
@@ -565,8 +568,17 @@ class DoppelGANger(
                 (1.2-1.3x faster generation on CPU with TensorFlow) unless
                 the model runs eagerly or on several devices, and otherwise
                 follows `jit_compile`.
+            steps_per_execution: int or None. Train steps per call of the
+                compiled train function (Keras' argument: batch-level
+                callbacks then see one batch per call). `None` lets each
+                `fit` choose: on TensorFlow
+                `keras_dg.models.train_steps.base.AUTO_STEPS_PER_EXECUTION`
+                (8: 1.27x faster training at the MBA shape, see
+                benchmarks/RESULTS.md) unless the fit runs fewer than 100
+                steps (whose extra tracing would not pay back); 1 on JAX
+                (no gain) and PyTorch (the only value its trainer takes).
             **kwargs: other `keras.Model.compile` arguments, such as
-                `steps_per_execution` or `run_eagerly`.
+                `run_eagerly`.
         """
         if "optimizer" in kwargs or "loss" in kwargs:
             raise ValueError(
@@ -598,7 +610,23 @@ class DoppelGANger(
         self.predict_jit_compile = predict_jit_compile
         if jit_compile is None:
             jit_compile = keras.config.backend() == "jax"
-        super().compile(optimizer=optimizer, jit_compile=jit_compile, **kwargs)
+        if steps_per_execution is not None:
+            check_positive_int(steps_per_execution, "steps_per_execution")
+            if steps_per_execution > 1 and keras.config.backend() == "torch":
+                raise ValueError(
+                    "`steps_per_execution` must be 1 (or None) with the "
+                    "PyTorch backend, whose trainer runs one step per call. "
+                    f"Received: steps_per_execution={steps_per_execution}"
+                )
+        self._given_steps_per_execution = steps_per_execution
+        if steps_per_execution is None:
+            steps_per_execution = auto_steps_per_execution()
+        super().compile(
+            optimizer=optimizer,
+            jit_compile=jit_compile,
+            steps_per_execution=steps_per_execution,
+            **kwargs,
+        )
         self.optimizer.build(self.trainable_variables)
 
     def _make_optimizer(self, optimizer, learning_rate, prefix):
@@ -643,6 +671,9 @@ class DoppelGANger(
         # Chosen per backend at compile time (a file saved on TensorFlow
         # must compile with XLA when loaded on JAX).
         config.pop("jit_compile", None)
+        config.pop("steps_per_execution", None)
+        if getattr(self, "_given_steps_per_execution", None) is not None:
+            config["steps_per_execution"] = self._given_steps_per_execution
         if self.predict_jit_compile is not None:
             config["predict_jit_compile"] = self.predict_jit_compile
         for key in ("loss", "loss_weights", "metrics", "weighted_metrics"):

@@ -73,7 +73,7 @@ def test_budget_stops_on_its_clock(clock):
             while time.process_time() < end:
                 pass
         budget.callback.on_train_batch_end(1)
-    assert model.stop_training and budget.batches == 2
+    assert model.stop_training
 
 
 def test_cpu_budget_ignores_time_spent_waiting():

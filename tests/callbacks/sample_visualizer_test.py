@@ -63,6 +63,23 @@ def test_the_batch_count_continues_after_a_resume(tmp_path):
     ]
 
 
+@pytest.mark.skipif(
+    keras.config.backend() == "torch",
+    reason="PyTorch's trainer runs one step per call",
+)
+def test_several_steps_per_call_draw_once_per_multiple_passed(tmp_path):
+    # Calls of 2 steps, 4 batches an epoch: the callback sees batches 2, 4,
+    # 6, ... and draws at the first count past each multiple of 3.
+    model = tiny_model()
+    model.compile(steps_per_execution=2)
+    vis = SampleVisualizer(tmp_path, every_n_batches=3, every_n_epochs=None)
+    _fit(model, [vis], epochs=3)
+    assert [os.path.basename(p) for p in vis.written] == [
+        "batch_00000004.png", "batch_00000006.png", "batch_00000010.png",
+        "batch_00000012.png",
+    ]
+
+
 def test_real_series_of_another_spec_are_refused(tmp_path):
     model = tiny_model(t=4)
     model.compile()

@@ -1,5 +1,6 @@
 """`TimeBudget` and `parse_duration` (`keras_dg/callbacks/time_budget.py`)."""
 
+import keras
 import pytest
 
 from keras_dg.callbacks import UNLIMITED_EPOCHS
@@ -57,7 +58,7 @@ def test_format_duration():
 
 def test_budget_stops_at_the_batch_that_crosses_it():
     model = tiny_model()
-    model.compile()
+    model.compile(steps_per_execution=1)  # A check after every batch.
     # 3 batches an epoch; the clock reads 0 at the start and 10 s more at
     # every batch: 25 s are crossed at the 3rd batch (30 s).
     budget = TimeBudget("25s", clock=FakeClock(10.0))
@@ -68,6 +69,26 @@ def test_budget_stops_at_the_batch_that_crosses_it():
     assert history.epoch == [0]
     assert int(model.g_optimizer.iterations) == 3
     assert budget.stopped_epoch == 0 and budget.elapsed == 30.0
+
+
+@pytest.mark.skipif(
+    keras.config.backend() == "torch",
+    reason="PyTorch's trainer runs one step per call",
+)
+def test_budget_stops_at_the_end_of_the_call_that_crosses_it():
+    # Two steps per call, 3 batches an epoch: calls of 2 and 1 steps. The
+    # clock reads 10 s more at every call: 25 s are crossed by the third
+    # call, the first of epoch 2.
+    model = tiny_model()
+    model.compile(steps_per_execution=2)
+    budget = TimeBudget("25s", clock=FakeClock(10.0))
+    history = quick_fit(
+        model, tiny_dataset(n=12), epochs=UNLIMITED_EPOCHS,
+        callbacks=[budget],
+    )
+    assert history.epoch == [0, 1]
+    assert int(model.g_optimizer.iterations) == 5
+    assert budget.stopped_epoch == 1 and budget.elapsed == 30.0
 
 
 def test_budget_mid_epoch_finishes_that_batch_only():

@@ -119,6 +119,47 @@ def test_compile_defaults_match_the_original():
     assert {"g_optimizer", "d_optimizer", "attr_d_optimizer"} <= set(config)
 
 
+def test_steps_per_execution_is_chosen_per_fit_unless_given(tmp_path):
+    from keras_dg.models.train_steps.base import AUTO_STEPS_PER_EXECUTION
+
+    torch = keras.config.backend() == "torch"
+    tensorflow = keras.config.backend() == "tensorflow"
+    several = AUTO_STEPS_PER_EXECUTION if tensorflow else 1
+    model = tiny_model()
+    model.compile()
+    assert model.steps_per_execution == several
+    # The choice is not saved: a file loads with the loading backend's.
+    assert "steps_per_execution" not in model.get_compile_config()
+    # A short fit (6 steps) runs one step per call; a long one several.
+    quick_fit(model, tiny_dataset(n=12), epochs=2)
+    assert model.steps_per_execution == 1
+    model._pick_steps_per_execution(500)
+    assert model.steps_per_execution == several
+    model._pick_steps_per_execution(None)  # a pipeline, a time budget
+    assert model.steps_per_execution == several
+
+    # Given: kept by every fit and saved. 3 steps per epoch, fewer than a
+    # call runs: every step still trains once.
+    model = tiny_model()
+    model.compile(steps_per_execution=1 if torch else 8)
+    quick_fit(model, tiny_dataset(n=12), epochs=2)
+    assert int(keras.ops.convert_to_numpy(model.g_optimizer.iterations)) == 6
+    assert model.steps_per_execution == (1 if torch else 8)
+    assert model.get_compile_config()["steps_per_execution"] == (
+        1 if torch else 8
+    )
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert loaded.steps_per_execution == (1 if torch else 8)
+    for bad in (0, 2.5, "8"):
+        with pytest.raises(ValueError, match="steps_per_execution"):
+            tiny_model().compile(steps_per_execution=bad)
+    if torch:
+        with pytest.raises(ValueError, match="PyTorch"):
+            tiny_model().compile(steps_per_execution=2)
+
+
 def test_compile_uses_the_configured_learning_rates_and_betas():
     model = tiny_model(g_lr=2e-4, d_lr=8e-4, attr_d_lr=6e-4, beta1=0.0, beta2=0.9)
     model.compile()

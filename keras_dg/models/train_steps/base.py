@@ -43,6 +43,16 @@ _DEFAULT_BATCH_SIZE = 100
 _EMA_WARMUP = 10.0
 # Series generated per evaluation of `fit`'s `validation_data`.
 _VALIDATION_SAMPLES = 1000
+# Train steps per call of the train function on TensorFlow when `compile`
+# was not told: at the MBA shape one step per call trained at 3,800 to
+# 6,400 sequences/s from process to process, 8 at 5,200-6,900 (1.91x the
+# peer's speed against 1.50x in one run; benchmarks/RESULTS.md). Tracing a
+# call of several steps costs about 0.8 s more, so a `fit` of fewer than
+# `_MIN_STEPS_FOR_SEVERAL_PER_CALL` steps runs one per call. JAX gains
+# nothing from it (its trainer loops over the steps in Python), PyTorch's
+# trainer takes only 1.
+AUTO_STEPS_PER_EXECUTION = 8
+_MIN_STEPS_FOR_SEVERAL_PER_CALL = 100
 
 
 class TrainStepMixin:
@@ -365,6 +375,9 @@ class TrainStepMixin:
         if not in_memory:
             # Pipelines shuffle themselves; Keras would warn otherwise.
             kwargs.setdefault("shuffle", False)
+        self._pick_steps_per_execution(
+            _planned_steps(x if in_memory else None, batch_size, kwargs)
+        )
         history = super().fit(
             x, batch_size=batch_size, callbacks=callbacks, **kwargs
         )
@@ -379,6 +392,18 @@ class TrainStepMixin:
                 calibration_data, seed=0 if self.seed is None else self.seed
             )
         return history
+
+    def _pick_steps_per_execution(self, steps):
+        """Train steps per call for a `fit` of `steps` steps (None:
+        unknown) when `compile` left the choice to keras-dg (see
+        `AUTO_STEPS_PER_EXECUTION`); a new value rebuilds the train
+        function."""
+        if getattr(self, "_given_steps_per_execution", None) is not None:
+            return
+        value = auto_steps_per_execution(steps)
+        if value != self.steps_per_execution:
+            self.steps_per_execution = value
+            self.train_function = None
 
     def _validation_callback(self, validation_data, validation_freq):
         """`fit`'s model selection on `validation_data` (see `fit`)."""
@@ -612,3 +637,28 @@ def _is_parquet_series(x):
     pyarrow when it was never used)."""
     module = sys.modules.get("keras_dg.data.parquet_series")
     return module is not None and isinstance(x, module.ParquetSeries)
+
+
+def auto_steps_per_execution(steps=None):
+    """The train steps per call that keras-dg picks for a `fit` of `steps`
+    steps (None: unknown) on this backend: on TensorFlow
+    `AUTO_STEPS_PER_EXECUTION` unless the fit runs fewer than
+    `_MIN_STEPS_FOR_SEVERAL_PER_CALL` steps, else 1."""
+    if keras.config.backend() != "tensorflow" or (
+        steps is not None and steps < _MIN_STEPS_FOR_SEVERAL_PER_CALL
+    ):
+        return 1
+    return AUTO_STEPS_PER_EXECUTION
+
+
+def _planned_steps(x, batch_size, fit_kwargs):
+    """The train steps a `fit` with these arguments runs at most: its
+    epochs times the steps of one (`steps_per_epoch`, or in-memory data
+    `x` in batches of `batch_size`); None when unknown (a pipeline)."""
+    epochs = fit_kwargs.get("epochs", 1)
+    per_epoch = fit_kwargs.get("steps_per_epoch")
+    if per_epoch is None and x is not None:
+        per_epoch = -(-len(x["features"]) // batch_size)
+    if per_epoch is None or epochs is None:
+        return None
+    return max(epochs - fit_kwargs.get("initial_epoch", 0), 0) * per_epoch

@@ -239,10 +239,13 @@ def test_without_noise_and_clipping_it_is_the_non_dp_step(shared_noise):
         np.testing.assert_allclose(histories[1][name], values, rtol=1e-4)
 
 
-def test_dp_training_with_aux_critic_and_packing_two():
+# 8: several DP steps per call of the train function (what a long fit
+# runs by default), here more than an epoch has.
+@pytest.mark.parametrize("steps_per_execution", [None, 8])
+def test_dp_training_with_aux_critic_and_packing_two(steps_per_execution):
     model = tiny_model(num_packing=2, dp_noise_multiplier=1.0,
                        dp_l2_norm_clip=1.0)
-    model.compile()
+    model.compile(steps_per_execution=steps_per_execution)
     data = tiny_dataset(n=12)
     start = _weights(model)
     history = model.fit(data, batch_size=6, epochs=2, verbose=0).history

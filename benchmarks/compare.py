@@ -2,8 +2,9 @@
 
 Alternates the sides run by run (peer, ours with keras-dg's defaults, which
 include its CPU thread layout, ours on TensorFlow's own thread pools
-(`KERAS_DG_CPU_THREADS=off`); then in reverse order; `--sides` adds `ours-spe1`,
-one train step per call of the train function, `ours-fresh`, fresh noise every round, `ours-margin0`, the original's plain sigmoid outputs
+(`KERAS_DG_CPU_THREADS=off`); then in reverse order; `--sides` adds
+`ours-spe1`, one train step per call of the train function, `ours-fresh`, fresh
+noise every round, `ours-margin0`, the original's plain sigmoid outputs
 (`output_margin=0`), and `ours-jax`, the JAX backend), each in its own
 process, on identical data (checked by the
 data digest), and reports medians with min-max spread: training throughput
@@ -45,7 +46,7 @@ SIDES = {
         os.path.join(HERE, "ours_dg.py"),
     ],
     # One train step per call of the train function (Keras' default;
-    # keras-dg's own default picks several on TensorFlow and JAX).
+    # keras-dg's `fit` picks several on TensorFlow for long fits).
     "ours-spe1": [
         sys.executable, os.path.join(HERE, "ours_dg.py"),
         "--steps-per-execution", "1",

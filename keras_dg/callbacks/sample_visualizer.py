@@ -24,11 +24,12 @@ class SampleVisualizer(keras.callbacks.Callback):
 
     Every `every_n_batches` batches (counted over the whole run, resumed
     runs included; with several train steps per call, `steps_per_execution`,
-    at the end of the call that passes each multiple) and after every `every_n_epochs`-th epoch and the last
-    one, the callback calls `model.generate(num_samples, seed=seed)` and
-    writes a PNG with one row per series: real series on the left (when
-    `real` is given; the same `num_samples` series, drawn once with `seed`),
-    generated ones on the right. Each panel shows the series' features over
+    at the end of the call that passes each multiple) and after every
+    `every_n_epochs`-th epoch and the last one, the callback calls
+    `model.generate(num_samples, seed=seed)` and writes a PNG with one row
+    per series: real series on the left (when `real` is given; the same
+    `num_samples` series, drawn once with `seed`), generated ones on the
+    right. Each panel shows the series' features over
     its length (continuous columns as lines, a discrete feature as its
     category index scaled to [0, 1]) and its attributes in the title. The
     same seed is used every time, so the pictures change only because the

@@ -671,9 +671,14 @@ class DoppelGANger(
         # Chosen per backend at compile time (a file saved on TensorFlow
         # must compile with XLA when loaded on JAX).
         config.pop("jit_compile", None)
+        # Keras records the value in use; only one given to `compile` is
+        # kept, under its own key (files saved before keras-dg chose it
+        # recorded Keras' default 1, which `compile_from_config` drops).
         config.pop("steps_per_execution", None)
         if getattr(self, "_given_steps_per_execution", None) is not None:
-            config["steps_per_execution"] = self._given_steps_per_execution
+            config["given_steps_per_execution"] = (
+                self._given_steps_per_execution
+            )
         if self.predict_jit_compile is not None:
             config["predict_jit_compile"] = self.predict_jit_compile
         for key in ("loss", "loss_weights", "metrics", "weighted_metrics"):
@@ -688,6 +693,10 @@ class DoppelGANger(
 
     def compile_from_config(self, config):
         config = dict(config)
+        config.pop("steps_per_execution", None)  # See get_compile_config.
+        given = config.pop("given_steps_per_execution", None)
+        if given is not None:
+            config["steps_per_execution"] = given
         for key in ("g_optimizer", "d_optimizer", "attr_d_optimizer"):
             if config.get(key) is not None:
                 config[key] = keras.optimizers.deserialize(config[key])

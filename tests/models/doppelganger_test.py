@@ -145,13 +145,21 @@ def test_steps_per_execution_is_chosen_per_fit_unless_given(tmp_path):
     quick_fit(model, tiny_dataset(n=12), epochs=2)
     assert int(keras.ops.convert_to_numpy(model.g_optimizer.iterations)) == 6
     assert model.steps_per_execution == (1 if torch else 8)
-    assert model.get_compile_config()["steps_per_execution"] == (
+    assert model.get_compile_config()["given_steps_per_execution"] == (
         1 if torch else 8
     )
     path = str(tmp_path / "model.keras")
     model.save(path)
     loaded = keras.saving.load_model(path)
     assert loaded.steps_per_execution == (1 if torch else 8)
+    # Files saved before keras-dg chose it hold Keras' value in use (1):
+    # they load with keras-dg's choice.
+    config = dict(model.get_compile_config(), steps_per_execution=1)
+    del config["given_steps_per_execution"]
+    old = tiny_model()
+    old.compile_from_config(config)
+    assert old.steps_per_execution == several
+    assert "given_steps_per_execution" not in old.get_compile_config()
     for bad in (0, 2.5, "8"):
         with pytest.raises(ValueError, match="steps_per_execution"):
             tiny_model().compile(steps_per_execution=bad)

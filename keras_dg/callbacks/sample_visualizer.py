@@ -29,11 +29,10 @@ class SampleVisualizer(keras.callbacks.Callback):
     `model.generate(num_samples, seed=seed)` and writes a PNG with one row
     per series: real series on the left (when `real` is given; the same
     `num_samples` series, drawn once with `seed`), generated ones on the
-    right. Each panel shows the series' features over
-    its length (continuous columns as lines, a discrete feature as its
-    category index scaled to [0, 1]) and its attributes in the title. The
-    same seed is used every time, so the pictures change only because the
-    model does. Beside each PNG an `.npz` holds the generated `features`,
+    right. Each panel shows the series' features over its length
+    (continuous columns as lines, a discrete feature as its category index
+    scaled to [0, 1]) and its attributes in the title. The same seed is
+    used every time, so the pictures change only because the model does. Beside each PNG an `.npz` holds the generated `features`,
     `attributes` and `gen_flag` (the original's `sample/` folder).
 
     Files: `{directory}/batch_{global batch:08d}.png` and

@@ -675,7 +675,7 @@ class DoppelGANger(
         # kept, under its own key (files saved before keras-dg chose it
         # recorded Keras' default 1, which `compile_from_config` drops).
         config.pop("steps_per_execution", None)
-        if getattr(self, "_given_steps_per_execution", None) is not None:
+        if self._given_steps_per_execution is not None:
             config["given_steps_per_execution"] = (
                 self._given_steps_per_execution
             )

@@ -398,7 +398,7 @@ class TrainStepMixin:
         unknown) when `compile` left the choice to keras-dg (see
         `AUTO_STEPS_PER_EXECUTION`); a new value rebuilds the train
         function."""
-        if getattr(self, "_given_steps_per_execution", None) is not None:
+        if self._given_steps_per_execution is not None:
             return
         value = auto_steps_per_execution(steps)
         if value != self.steps_per_execution:

@@ -135,7 +135,8 @@ def _worker_args(args, extra):
     return argparse.Namespace(
         seed=0, fresh_noise=False, output_margin=None, model_config=None,
         steps_per_execution=1, jit=False, predict_jit="auto", batch_size=100,
-        epochs=1, gen_batch=1000, gen_autograd=False, **extra,
+        epochs=1, gen_batch=1000, gen_autograd=False, task="train",
+        seconds=None, clock="wall", **extra,
     )
 
 

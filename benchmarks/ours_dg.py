@@ -24,7 +24,8 @@ draw per batch as the original), `--steps-per-execution`, `--jit` (XLA),
 default of one intra-op thread and one inter-op thread per core;
 `KERAS_DG_CPU_THREADS=off` keeps TensorFlow's own pools), `--output-margin`
 (`DoppelGANger(output_margin=...)`; 0 is the original's plain sigmoid),
-`--predict-jit off` (generation without XLA), `--arrays NPZ` (train on any
+`--predict-jit off` (generation without XLA), `--dtype-policy mixed_bfloat16`
+(Keras' mixed precision), `--arrays NPZ` (train on any
 data written by `common.save_dataset`, e.g. by `fidelity.py`, instead of a
 `--shape`; its schema also sets `aux_disc` and `self_norm`),
 `--model-config JSON` (DoppelGANger arguments that override all of the above,
@@ -80,6 +81,10 @@ def parse_args(argv=None):
         "--predict-jit", choices=["auto", "on", "off"], default="auto",
         help="compile(predict_jit_compile=...): XLA for generation (auto: "
         "keras-dg's default, on with TensorFlow and JAX).")
+    parser.add_argument(
+        "--dtype-policy", choices=["float32", "mixed_bfloat16"], default=None,
+        help="keras.mixed_precision.set_global_policy(...) before the model is "
+        "built; default: Keras' (float32).")
     parser.add_argument("--output-margin", type=float, default=None,
                         help="DoppelGANger(output_margin=...); default: keras-dg's.")
     parser.add_argument(
@@ -252,6 +257,8 @@ def main(argv=None):
     rss_after_import = common.current_rss_mib()
 
     keras.utils.set_random_seed(args.seed)
+    if args.dtype_policy is not None:
+        keras.mixed_precision.set_global_policy(args.dtype_policy)
     if args.arrays:
         data = common.load_dataset(args.arrays)
     else:
@@ -276,6 +283,7 @@ def main(argv=None):
         "shared_noise": not args.fresh_noise,
         "steps_per_execution": model.steps_per_execution,
         "jit": args.jit,
+        "dtype_policy": keras.mixed_precision.global_policy().name,
         "predict_jit": args.predict_jit,
         "threads": threads[0],
         "interop_threads": threads[1],

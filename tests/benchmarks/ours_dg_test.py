@@ -28,9 +28,10 @@ def test_trains_and_generates_with_the_thread_setting():
     record = _run(
         "--task", "generate", "--shape", "pageview", "--n", "100", "--epochs", "1",
         "--n-generate", "300", "--gen-batch", "200", "--threads", "1",
-        "--interop-threads", "2",
+        "--interop-threads", "2", "--dtype-policy", "mixed_bfloat16",
     )
     assert record["backend"] == "tensorflow" and record["shared_noise"] is True
+    assert record["dtype_policy"] == "mixed_bfloat16"
     assert (record["threads"], record["interop_threads"]) == (1, 2)
     assert record["sequences_per_s"] > 0 and record["gen_series_per_s"] > 0
     assert record["gen_n"] == 300 and record["gen_warmup_seconds"] > 0
@@ -70,7 +71,10 @@ def test_thread_flags_are_refused_off_tensorflow():
     assert "TensorFlow settings" in result.stderr
 
 
-@pytest.mark.parametrize("flags", [["--task", "fidelity"], ["--task", "nope"]])
+@pytest.mark.parametrize("flags", [
+    ["--task", "fidelity"], ["--task", "nope"],
+    ["--task", "train", "--dtype-policy", "float16"],
+])
 def test_bad_flags_are_rejected(flags):
     sys.path.insert(0, BENCH)
     import ours_dg

@@ -24,7 +24,7 @@ def _run(*flags, backend="tensorflow"):
 
 # Slow (the benchmark script end to end): run with `pytest -m slow`.
 @pytest.mark.slow
-def test_trains_and_generates_with_the_thread_setting():
+def test_trains_and_generates_with_the_thread_and_dtype_settings():
     record = _run(
         "--task", "generate", "--shape", "pageview", "--n", "100", "--epochs", "1",
         "--n-generate", "300", "--gen-batch", "200", "--threads", "1",

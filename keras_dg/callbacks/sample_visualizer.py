@@ -32,8 +32,9 @@ class SampleVisualizer(keras.callbacks.Callback):
     right. Each panel shows the series' features over its length
     (continuous columns as lines, a discrete feature as its category index
     scaled to [0, 1]) and its attributes in the title. The same seed is
-    used every time, so the pictures change only because the model does. Beside each PNG an `.npz` holds the generated `features`,
-    `attributes` and `gen_flag` (the original's `sample/` folder).
+    used every time, so the pictures change only because the model does.
+    Beside each PNG an `.npz` holds the generated `features`, `attributes`
+    and `gen_flag` (the original's `sample/` folder).
 
     Files: `{directory}/batch_{global batch:08d}.png` and
     `{directory}/epoch_{epoch:04d}.png` (1-based), plus `.npz`. Batches or

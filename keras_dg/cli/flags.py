@@ -191,6 +191,9 @@ _HYPERPARAMETER_HELP = {
                  "min/max as extra attributes (true/false)",
     "num_packing": "PacGAN degree: samples the critic sees at once",
     "noise": "per-LSTM-step noise input (true/false)",
+    "feature_noise": "how that noise is drawn: auto (once per series when "
+                     "every feature of the data is smooth, else at every "
+                     "step), step (the paper) or series",
     "feed_back": "feed each step's output back into the LSTM "
                  "(true/false)",
     "initial_state": "LSTM initial state: random, zero or variable",

@@ -17,6 +17,7 @@ INITIAL_STATES = ("random", "zero", "variable")
 BLOCK_HEADS = ("per_position", "shared", "auto")
 STEP_NOISE_OUTPUTS = ("all", "auto")
 INTERPOLATIONS = ("linear", "smooth", "auto")
+FEATURE_NOISE = ("step", "series", "auto")
 
 # With at most this many LSTM steps the recurrence is unrolled into
 # straight-line ops (else it runs as one `ops.scan`): on CPU this cut the
@@ -63,6 +64,13 @@ class BatchedLSTMGenerator(keras.layers.Layer):
         num_units: int. LSTM units. Defaults to 100.
         noise: bool. Feed fresh noise to every LSTM step. Defaults to `True`.
         noise_dim: int. Width of the per-step noise. Defaults to 5.
+        feature_noise: `"step"` (the original: the noise of every LSTM step
+            is its own draw), `"series"` (each series' first draw is held
+            at every step: the LSTM's input is then the same at every step,
+            so a series' course comes from its condition, its initial state
+            and that one draw, and steps do not wobble from draw to draw),
+            or `"auto"`: held when `set_series_noise(True)` says so (not
+            until then). Only with `noise`. Defaults to `"step"`.
         feed_back: bool. Feed the previous step's outputs back as input.
             Defaults to `False`. At least one of `noise` and `feed_back` must
             be on.
@@ -161,6 +169,7 @@ class BatchedLSTMGenerator(keras.layers.Layer):
         noise=True,
         noise_dim=5,
         feed_back=False,
+        feature_noise="step",
         initial_state="random",
         initial_stddev=0.02,
         output_margin=0.0,
@@ -193,6 +202,7 @@ class BatchedLSTMGenerator(keras.layers.Layer):
                 "At least one of `noise` and `feed_back` must be True; "
                 "received noise=False and feed_back=False."
             )
+        check_one_of(feature_noise, "feature_noise", FEATURE_NOISE)
         check_one_of(initial_state, "initial_state", INITIAL_STATES)
         check_non_negative_float(initial_stddev, "initial_stddev")
         check_non_negative_float(output_margin, "output_margin")
@@ -211,6 +221,7 @@ class BatchedLSTMGenerator(keras.layers.Layer):
         self.noise = noise
         self.noise_dim = noise_dim
         self.feed_back = feed_back
+        self.feature_noise = feature_noise
         self.initial_state = initial_state
         self.initial_stddev = initial_stddev
         self.output_margin = float(output_margin)
@@ -253,6 +264,7 @@ class BatchedLSTMGenerator(keras.layers.Layer):
         # some may blend smoothly (interpolate="auto").
         self.step_noise_mask = None
         self.smooth_mask = None
+        self.series_noise = None
         if block_heads not in ("per_position", "shared"):
             self.position_heads = keras.layers.Dense(
                 sample_len * self.step_dim, name="position_heads"
@@ -296,6 +308,12 @@ class BatchedLSTMGenerator(keras.layers.Layer):
                 )
                 if isinstance(self.step_noise_outputs, list):
                     self.set_step_noise_outputs(self.step_noise_outputs)
+        if self.noise and self.feature_noise == "auto":
+            # 1: hold each series' first noise draw (`set_series_noise`).
+            self.series_noise = self.add_weight(
+                shape=(), initializer="zeros", trainable=False,
+                name="series_noise",
+            )
         if self.interpolate == "auto":
             self.smooth_mask = self.add_weight(
                 shape=(self.step_dim,), initializer="zeros",
@@ -379,7 +397,9 @@ class BatchedLSTMGenerator(keras.layers.Layer):
         noise_kernel = kernel[c_dim:n_dim]
         if self.noise:
             # Time major: [L, B, noise_dim].
-            noise = ops.transpose(ops.cast(noise, dtype), (1, 0, 2))
+            noise = ops.transpose(
+                self._held_noise(ops.cast(noise, dtype)), (1, 0, 2)
+            )
         if self.feed_back:
             features = self._rollout_with_feed_back(
                 base,
@@ -540,6 +560,29 @@ class BatchedLSTMGenerator(keras.layers.Layer):
         for column in _output_columns(self.outputs, indices):
             mask[column] = 1.0
         self.smooth_mask.assign(mask)
+
+    def set_series_noise(self, held):
+        """Holds each series' first feature-noise draw at every LSTM step
+        (`held` True) or draws it anew at every step (False): sets
+        `series_noise`. Only with `feature_noise="auto"` (the layer must be
+        built)."""
+        if self.series_noise is None:
+            raise ValueError(
+                "Choosing how the feature noise is drawn needs noise=True "
+                "and feature_noise='auto'; received noise="
+                f"{self.noise}, feature_noise={self.feature_noise!r}."
+            )
+        self.series_noise.assign(float(check_bool(held, "held")))
+
+    def _held_noise(self, noise):
+        """The feature noise [B, L, d] as the LSTM steps take it: as drawn,
+        or each series' first draw at every step (`feature_noise`)."""
+        if self.feature_noise == "step":
+            return noise
+        held = ops.broadcast_to(noise[:, :1], ops.shape(noise))
+        if self.feature_noise == "series":
+            return held
+        return ops.where(self.series_noise > 0.5, held, noise)
 
     def _step_noise_projection(self):
         """The step noise's projection to the logits, masked to its
@@ -765,6 +808,7 @@ class BatchedLSTMGenerator(keras.layers.Layer):
                 "noise": self.noise,
                 "noise_dim": self.noise_dim,
                 "feed_back": self.feed_back,
+                "feature_noise": self.feature_noise,
                 "initial_state": self.initial_state,
                 "initial_stddev": self.initial_stddev,
                 "output_margin": self.output_margin,

@@ -14,6 +14,7 @@ Example:
 (10.0, 0.001, True)
 """
 
+from keras_dg.layers.batched_lstm_generator import FEATURE_NOISE
 from keras_dg.layers.batched_lstm_generator import INITIAL_STATES
 from keras_dg.layers.batched_lstm_generator import check_interpolate
 from keras_dg.validation import check_bool
@@ -33,6 +34,11 @@ STRUCTURE = {
     ),
     "num_packing": (1, "PacGAN degree: samples the critics see at once."),
     "noise": (True, "Per-LSTM-step noise for the feature generator."),
+    "feature_noise": (
+        "auto", "How that noise is drawn: anew at every LSTM step (step), "
+        "once per series and held (series), or auto (series when every "
+        "feature of the training data is smooth)."
+    ),
     "feed_back": (False, "Feed the previous LSTM step's outputs back."),
     "initial_state": (
         "random", "LSTM initial state: random, zero or variable."
@@ -133,6 +139,7 @@ PAPER = {
     "step_noise_outputs": "all",
     "block_heads": "per_position",
     "interpolate": False,
+    "feature_noise": "step",
     "snap_to_grid": False,
     "full_length": False,
     "ema_decay": None,
@@ -204,6 +211,7 @@ def check_hyperparameters(values):
             allow_none=name == "ema_decay",
         )
     check_one_of(values["initial_state"], "initial_state", INITIAL_STATES)
+    check_one_of(values["feature_noise"], "feature_noise", FEATURE_NOISE)
     values["step_noise_dim"] = check_int(
         values["step_noise_dim"], "step_noise_dim", minimum=0
     )

@@ -36,7 +36,9 @@ _CRITIC_PATTERN = "(.*/)?critic/.*"
 _ATTRIBUTE_CRITIC_PATTERN = "(.*/)?attribute_critic/.*"
 # The feature generator's settings that `fit` takes from the data: not
 # weights, so the weight average leaves them out.
-_SETTING_VARIABLES = ("position_mask", "step_noise_mask", "smooth_mask")
+_SETTING_VARIABLES = (
+    "position_mask", "step_noise_mask", "smooth_mask", "series_noise",
+)
 
 
 class _PresetsWithWeights:
@@ -89,6 +91,17 @@ class DoppelGANger(
             min/max as extra attributes. Defaults to True.
         num_packing: int. PacGAN degree. Defaults to 1.
         noise: bool. Per-LSTM-step noise. Defaults to True.
+        feature_noise: `"auto"`, `"step"` or `"series"`: how the LSTM
+            steps' noise is drawn. `"step"` (the original) draws it anew at
+            every step, which makes a slow, smooth curve wobble from step to
+            step (with `sample_len=1`, every time step); `"series"` draws
+            it once per series and holds it, so a series' course comes from
+            its attributes, its initial state and that draw. `"auto"` lets
+            `fit` hold it when every feature output of the training data is
+            a smooth continuous one (`keras_dg.evaluation.smooth_features`;
+            a saved weight of the generator, `series_noise`), where the
+            step noise is off too (`step_noise_outputs`), and draw it per
+            step otherwise. Only with `noise`. Defaults to `"auto"`.
         feed_back: bool. Feed previous outputs back. Defaults to False.
         initial_state: str. LSTM initial state: "random", "zero" or
             "variable". Defaults to "random".
@@ -253,6 +266,7 @@ class DoppelGANger(
         self_norm=DEFAULTS["self_norm"],
         num_packing=DEFAULTS["num_packing"],
         noise=DEFAULTS["noise"],
+        feature_noise=DEFAULTS["feature_noise"],
         feed_back=DEFAULTS["feed_back"],
         initial_state=DEFAULTS["initial_state"],
         initial_stddev=DEFAULTS["initial_stddev"],
@@ -377,6 +391,7 @@ class DoppelGANger(
             num_units=self.gen_feature_num_units,
             noise=self.noise,
             noise_dim=self.feature_latent_dim,
+            feature_noise=self.feature_noise,
             step_noise_dim=self.step_noise_dim,
             step_noise_outputs=self.step_noise_outputs,
             block_heads=self.block_heads,
@@ -484,7 +499,7 @@ class DoppelGANger(
         """The variables `ema_variables` average: every float variable of
         the generators (weights and BatchNorm statistics; not the seed
         states, nor the generator's settings `position_mask`,
-        `step_noise_mask` and `smooth_mask`),
+        `step_noise_mask`, `smooth_mask` and `series_noise`),
         in the order of `ema_variables`."""
         generators = [self.attribute_generator, self.addi_generator,
                       self.feature_generator]
@@ -862,7 +877,7 @@ class DoppelGANger(
         config = check_saved_config(config, constructor_arguments(cls))
         added = (
             "step_noise_dim", "step_noise_outputs", "block_heads",
-            "interpolate", "snap_to_grid", "full_length",
+            "interpolate", "snap_to_grid", "full_length", "feature_noise",
         )
         config = {**{name: PAPER[name] for name in added}, **config}
         try:

@@ -501,6 +501,55 @@ def test_auto_step_noise_reaches_every_output_until_outputs_are_set():
             _layer(step_noise_dim=2, step_noise_outputs=bad)
 
 
+@pytest.mark.parametrize("feed_back", [False, True])
+def test_series_feature_noise_holds_each_series_first_draw(feed_back):
+    kwargs = {**_given_noise(), "full_length": 1.0}
+    held = dict(kwargs, noise=np.repeat(kwargs["noise"][:, :1], 4, axis=1))
+
+    def features(layer, **call):
+        return to_numpy(layer(_condition(4), **call)[0])
+
+    series = _layer(feature_noise="series", feed_back=feed_back)
+    step = _layer(feature_noise="step", feed_back=feed_back)
+    series(_condition(2))
+    step(_condition(2))
+    step.set_weights(series.get_weights())
+    # Only the first step's draw counts: the steps' own draws change
+    # nothing, and the result is the per-step layer's on the held draw.
+    np.testing.assert_array_equal(features(series, **kwargs),
+                                  features(series, **held))
+    np.testing.assert_allclose(features(series, **kwargs),
+                               features(step, **held), atol=1e-6)
+    assert np.abs(features(step, **kwargs)
+                  - features(step, **held)).max() > 1e-4
+    assert series.get_config()["feature_noise"] == "series"
+
+
+def test_auto_feature_noise_is_drawn_per_step_until_set():
+    kwargs = {**_given_noise(), "full_length": 1.0}
+    held = dict(kwargs, noise=np.repeat(kwargs["noise"][:, :1], 4, axis=1))
+    layer = _layer(feature_noise="auto")
+    per_step = to_numpy(layer(_condition(4), **kwargs)[0])
+    assert to_numpy(layer.series_noise) == 0
+    assert np.abs(per_step - to_numpy(layer(_condition(4), **held)[0])).max() > 1e-4
+    layer.set_series_noise(True)
+    np.testing.assert_array_equal(to_numpy(layer(_condition(4), **kwargs)[0]),
+                                  to_numpy(layer(_condition(4), **held)[0]))
+    layer.set_series_noise(False)
+    np.testing.assert_array_equal(to_numpy(layer(_condition(4), **kwargs)[0]),
+                                  per_step)
+    with pytest.raises(ValueError, match="`held` must be"):
+        layer.set_series_noise("yes")
+    # "step" and "series" have no setting to change.
+    fixed = _layer(feature_noise="series")
+    fixed(_condition(2))
+    assert fixed.series_noise is None
+    with pytest.raises(ValueError, match="feature_noise='auto'"):
+        fixed.set_series_noise(True)
+    with pytest.raises(ValueError, match="feature_noise"):
+        _layer(feature_noise="block")
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [
@@ -512,6 +561,7 @@ def test_auto_step_noise_reaches_every_output_until_outputs_are_set():
         {"feed_back": True, "interpolate": "smooth"},
         {"interpolate": "auto", "block_heads": "shared"},
         {"num_layers": 2, "unroll": False},
+        {"feature_noise": "series", "feed_back": True},
     ],
 )
 def test_num_steps_continues_the_series(kwargs):

@@ -179,3 +179,52 @@ def test_auto_step_noise_and_interpolation_find_the_smooth_feature(tmp_path):
     old = DoppelGANger.from_config(config)
     assert old.step_noise_outputs == "all"
     assert old.feature_generator.step_noise_mask is None
+
+
+def test_auto_feature_noise_is_held_when_every_feature_is_smooth(tmp_path):
+    rng = np.random.default_rng(0)
+    n, t = 60, 16
+    phase = rng.uniform(0, 2 * np.pi, (n, 2))
+    steps = np.arange(t)[None, :, None]
+    slow = 0.5 + 0.4 * np.sin(2 * np.pi * steps / 40 + phase[:, None])
+    smooth = TimeSeriesDataset(
+        slow.astype("float32"), np.eye(2)[rng.integers(0, 2, n)],
+        np.ones((n, t), "float32"),
+        [Output("CONTINUOUS", 1, "ZERO_ONE")] * 2, [Output("DISCRETE", 2)],
+    )
+    model = DoppelGANger(
+        smooth.feature_outputs, smooth.attribute_outputs, max_sequence_len=t,
+        **{**TINY, "sample_len": 4},
+    )
+    assert model.feature_noise == "auto"
+    held = model.feature_generator.series_noise
+    assert keras.ops.convert_to_numpy(held) == 0
+    model.compile()
+    model.fit(smooth, epochs=1, batch_size=30, verbose=0)
+    assert keras.ops.convert_to_numpy(held) == 1
+    assert not any(v.path.endswith("series_noise") for v in model.ema_sources)
+    _check_saved_setting(model, "series_noise", 1, tmp_path)
+    # One rough feature: every step draws its own noise again.
+    rough = TimeSeriesDataset(
+        np.concatenate([slow[..., :1], rng.random((n, t, 1))], axis=-1)
+        .astype("float32"),
+        smooth.attributes, smooth.gen_flag, smooth.feature_outputs,
+        smooth.attribute_outputs,
+    )
+    model.fit(rough, epochs=1, batch_size=30, verbose=0)
+    assert keras.ops.convert_to_numpy(held) == 0
+    # The paper's way, and a config saved before the option existed.
+    assert DoppelGANger.from_config(
+        {**model.get_config(), "feature_noise": "step"}
+    ).feature_generator.series_noise is None
+    config = model.get_config()
+    del config["feature_noise"]
+    old = DoppelGANger.from_config(config)
+    assert old.feature_noise == "step"
+    assert old.feature_generator.series_noise is None
+    with pytest.raises(ValueError, match="`feature_noise` must be one of"):
+        DoppelGANger(
+            smooth.feature_outputs, smooth.attribute_outputs,
+            max_sequence_len=t, feature_noise="block",
+            **{**TINY, "sample_len": 4},
+        )

@@ -430,8 +430,8 @@ class TrainStepMixin:
 
     def _settings_from_data(self, x):
         """What `full_length=None`, `block_heads="auto"`,
-        `step_noise_outputs="auto"`, `interpolate="auto"` and
-        `snap_to_grid` leave to the training data (in-memory
+        `step_noise_outputs="auto"`, `interpolate="auto"`,
+        `feature_noise="auto"` and `snap_to_grid` leave to the training data (in-memory
         arrays `x`, or `ParquetSeries.settings_data`: a sample of series and
         the whole pass's `full_length`), decided anew by every `fit`; and, at
         a fresh model's first `fit`, where its missingness channels start
@@ -452,16 +452,21 @@ class TrainStepMixin:
                 list(periods), list(periods.values())
             )
         noise_auto = self.step_noise_outputs == "auto" and self.step_noise_dim
-        if noise_auto or self.interpolate == "auto":
+        hold_auto = self.noise and self.feature_noise == "auto"
+        if noise_auto or hold_auto or self.interpolate == "auto":
             from keras_dg.evaluation.autocorrelation import smooth_outputs
 
             smooth = smooth_outputs(
                 x["features"], x["gen_flag"], self.feature_outputs
             )
+            outputs = range(len(self.feature_outputs))
             if noise_auto:
-                outputs = range(len(self.feature_outputs))
                 self.feature_generator.set_step_noise_outputs(
                     [i for i in outputs if i not in smooth]
+                )
+            if hold_auto:
+                self.feature_generator.set_series_noise(
+                    all(i in smooth for i in outputs)
                 )
             if self.interpolate == "auto":
                 self.feature_generator.set_smooth_outputs(smooth)

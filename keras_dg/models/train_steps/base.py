@@ -431,11 +431,11 @@ class TrainStepMixin:
     def _settings_from_data(self, x):
         """What `full_length=None`, `block_heads="auto"`,
         `step_noise_outputs="auto"`, `interpolate="auto"`,
-        `feature_noise="auto"` and `snap_to_grid` leave to the training data (in-memory
-        arrays `x`, or `ParquetSeries.settings_data`: a sample of series and
-        the whole pass's `full_length`), decided anew by every `fit`; and, at
-        a fresh model's first `fit`, where its missingness channels start
-        (`_init_missing_channels`)."""
+        `feature_noise="auto"` and `snap_to_grid` leave to the training
+        data (in-memory arrays `x`, or `ParquetSeries.settings_data`: a
+        sample of series and the whole pass's `full_length`), decided anew
+        by every `fit`; and, at a fresh model's first `fit`, where its
+        missingness channels start (`_init_missing_channels`)."""
         self._init_missing_channels(x)
         if self.full_length is None:
             full_length = x.get("full_length")  # Parquet: the whole pass's.
